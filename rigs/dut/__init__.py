@@ -1,0 +1,1 @@
+"""dut capability."""
