@@ -1,0 +1,351 @@
+"""Bench file → a validated, typed description of what is on the bench.
+
+A bench file (TOML, kept in ``fixtures/benches/``) says what the rig may drive: serial boards,
+BLE peripherals, Wi-Fi stations and networks, the DUT agent, multicast groups, and the latency
+limits of each scenario. The same test suite runs on the simulated bench (``sim.toml``, the
+default) and on a lab bench; only the bench file changes.
+
+Loading is strict on purpose. An unknown key, a wrong type, a serial board without a port, or a
+Wi-Fi PSK written in clear is refused with the file, the dotted key and the reason
+(:class:`rigs.errors.BenchFileError`) before any test runs. Secrets never live in the file:
+networks name the *environment variable* that holds their PSK (``psk_env``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rigs.bench_schema import Table
+from rigs.errors import BenchFileError
+from rigs.measure.limits import Limits
+
+#: Everything a test can declare it needs with ``@pytest.mark.needs(...)``.
+CAPABILITIES = ("serial", "ble", "wifi", "multicast", "vpn", "dut")
+
+#: Schemes pyserial's ``serial_for_url`` opens that make sense for a bench board.
+SERIAL_URL_SCHEMES = ("rfc2217", "socket", "loop", "spy", "alt", "hwgrep")
+
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+DEFAULT_BENCH = Path(__file__).resolve().parent.parent / "fixtures" / "benches" / "sim.toml"
+
+
+@dataclass(frozen=True)
+class EmulatorSpec:
+    """How the simulated bench starts the board emulator behind a ``port = "sim"`` board."""
+
+    clock_offset_s: float = 0.0
+    clock_drift_ppm: float = 0.0
+    faults: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SerialBoard:
+    """A serial-attached board: a path, a ``/dev/serial/by-id`` link, a URL, or ``sim``."""
+
+    id: str
+    port: str
+    baud: int
+    role: str
+    emulator: EmulatorSpec | None = None
+
+    @property
+    def simulated(self) -> bool:
+        return self.port == "sim"
+
+
+@dataclass(frozen=True)
+class BlePeripheral:
+    """A BLE peripheral the rig connects to, and which plumbing reaches it (see README)."""
+
+    id: str
+    name: str | None
+    address: str | None
+    backend: str
+
+
+@dataclass(frozen=True)
+class WifiNetwork:
+    """An SSID of the bench's access point; the PSK is read from ``psk_env`` when used."""
+
+    ssid: str
+    security: str
+    psk_env: str | None
+    subnet: ipaddress.IPv4Network
+
+
+@dataclass(frozen=True)
+class WifiStation:
+    """A Wi-Fi adapter the rig drives: chosen by MAC or interface, never assumed wlan0."""
+
+    id: str
+    backend: str
+    iface: str | None
+    mac: str | None
+
+
+@dataclass(frozen=True)
+class MulticastGroup:
+    id: str
+    group: ipaddress.IPv4Address
+    port: int
+
+
+@dataclass(frozen=True)
+class DutAgent:
+    """Where the DUT's test apps (or the simulated DUT) reach the rig's agent endpoint."""
+
+    backend: str
+    endpoint: str
+
+
+@dataclass(frozen=True)
+class Bench:
+    """The whole bench, as the fixtures and the CLI see it."""
+
+    name: str
+    description: str
+    kind: str
+    file: Path
+    serial: tuple[SerialBoard, ...] = ()
+    ble: tuple[BlePeripheral, ...] = ()
+    wifi_stations: tuple[WifiStation, ...] = ()
+    wifi_networks: tuple[WifiNetwork, ...] = ()
+    multicast: tuple[MulticastGroup, ...] = ()
+    dut: DutAgent | None = None
+    limits: Mapping[str, Limits] = field(default_factory=dict)
+
+    @property
+    def simulated(self) -> bool:
+        """True on the simulated bench, where simulator faults can be injected."""
+        return self.kind == "sim"
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        have = set()
+        if self.serial:
+            have.add("serial")
+        if self.ble:
+            have.add("ble")
+        if self.wifi_stations and self.wifi_networks:
+            have.add("wifi")
+        if self.multicast:
+            have.add("multicast")
+        if self.dut is not None:
+            have.add("dut")
+        return frozenset(have)
+
+    def board(self, board_id: str) -> SerialBoard:
+        for board in self.serial:
+            if board.id == board_id:
+                return board
+        known = ", ".join(b.id for b in self.serial) or "none"
+        raise BenchFileError(str(self.file), f"serial[id={board_id}]", f"no such board ({known})")
+
+    def limits_for(self, scenario: str) -> Limits:
+        """The limits a scenario is judged by; a scenario without limits is a bench-file gap."""
+        try:
+            return self.limits[scenario]
+        except KeyError:
+            known = ", ".join(sorted(self.limits)) or "none"
+            raise BenchFileError(
+                str(self.file), f"limits.{scenario}", f"missing (limits defined: {known})"
+            ) from None
+
+    def inventory(self) -> list[str]:
+        """One line per declared resource, for the pytest header and the report environment."""
+        lines = [f"{b.id}: serial {b.port} @ {b.baud} baud ({b.role})" for b in self.serial]
+        lines += [f"{p.id}: BLE {p.name or p.address} via {p.backend}" for p in self.ble]
+        lines += [f"{s.id}: Wi-Fi {s.mac or s.iface} via {s.backend}" for s in self.wifi_stations]
+        lines += [f"SSID {n.ssid} ({n.security}, {n.subnet})" for n in self.wifi_networks]
+        lines += [f"{m.id}: multicast {m.group}:{m.port}" for m in self.multicast]
+        if self.dut is not None:
+            lines.append(f"dut: {self.dut.backend} agent at {self.dut.endpoint}")
+        return lines
+
+
+def load_bench(path: str | Path | None = None) -> Bench:
+    """Read and validate a bench file; ``None`` loads the simulated bench."""
+    file = Path(path) if path is not None else DEFAULT_BENCH
+    name = str(file)
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BenchFileError(name, "(file)", "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BenchFileError(name, "(file)", f"cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BenchFileError(name, "(file)", f"not valid TOML: {exc}") from None
+    return parse_bench(raw, file=file)
+
+
+def parse_bench(raw: Mapping[str, object], *, file: Path) -> Bench:
+    """Validate an already-parsed bench document (see :func:`load_bench`)."""
+    top = Table(raw, file=str(file), where="")
+    head = top.table("bench", required=True)
+    bench_name = head.text("name")
+    description = head.text("description", "")
+    kind = head.choice("kind", ("sim", "lab"))
+    head.finish()
+
+    serial = tuple(_serial_board(t) for t in top.tables("serial"))
+    ble = tuple(_ble_peripheral(t) for t in top.tables("ble"))
+    wifi = top.table("wifi")
+    stations = tuple(_wifi_station(t) for t in wifi.tables("stations"))
+    networks = tuple(_wifi_network(t) for t in wifi.tables("networks"))
+    wifi.finish()
+    multicast = tuple(_multicast_group(t) for t in top.tables("multicast"))
+    dut_table = top.table("dut")
+    dut = _dut_agent(dut_table) if top.has("dut") else None
+    limits_table = top.table("limits")
+    limits = {}
+    for scenario in limits_table.names():
+        data = limits_table.raw_table(scenario)
+        try:
+            limits[scenario] = Limits.from_mapping(data, where=limits_table.key(scenario))
+        except ValueError as exc:
+            key, _, reason = str(exc).partition(": ")
+            raise BenchFileError(str(file), key, reason or str(exc)) from None
+    limits_table.finish()
+    top.finish()
+
+    for label, ids in (
+        ("serial", [b.id for b in serial]),
+        ("ble", [p.id for p in ble]),
+        ("wifi.stations", [s.id for s in stations]),
+        ("multicast", [m.id for m in multicast]),
+    ):
+        seen: set[str] = set()
+        for index, item_id in enumerate(ids):
+            if item_id in seen:
+                raise BenchFileError(str(file), f"{label}[{index}].id", f"duplicate id {item_id!r}")
+            seen.add(item_id)
+    return Bench(
+        name=bench_name,
+        description=description,
+        kind=kind,
+        file=file,
+        serial=serial,
+        ble=ble,
+        wifi_stations=stations,
+        wifi_networks=networks,
+        multicast=multicast,
+        dut=dut,
+        limits=limits,
+    )
+
+
+def _ident(table: Table) -> str:
+    value = table.text("id")
+    if not _ID.match(value):
+        raise table.error("id", f"must be letters, digits, '-', '_' or '.', not {value!r}")
+    return value
+
+
+def _serial_board(table: Table) -> SerialBoard:
+    board_id = _ident(table)
+    port = table.text("port")
+    if port != "sim" and not port.startswith("/") and "://" not in port:
+        raise table.error(
+            "port",
+            f"{port!r} is neither a device path (/dev/ttyACM0, /dev/serial/by-id/...), "
+            f"a pyserial URL ({', '.join(s + '://' for s in SERIAL_URL_SCHEMES)}) nor 'sim'",
+        )
+    if "://" in port and port.split("://", 1)[0] not in SERIAL_URL_SCHEMES:
+        raise table.error("port", f"unsupported URL scheme in {port!r}")
+    baud = table.integer("baud", 115200, minimum=50)
+    role = table.text("role", "board")
+    emulator = None
+    if table.has("emulator"):
+        if port != "sim":
+            raise table.error("emulator", 'only a board with port = "sim" has an emulator')
+        emu = table.table("emulator")
+        emulator = EmulatorSpec(
+            clock_offset_s=emu.number("clock_offset_s", 0.0),
+            clock_drift_ppm=emu.number("clock_drift_ppm", 0.0),
+            faults=emu.str_list("faults"),
+        )
+        emu.finish()
+    elif port == "sim":
+        emulator = EmulatorSpec()
+    table.finish()
+    return SerialBoard(id=board_id, port=port, baud=baud, role=role, emulator=emulator)
+
+
+def _ble_peripheral(table: Table) -> BlePeripheral:
+    peripheral_id = _ident(table)
+    name = table.opt_text("name")
+    address = table.opt_text("address")
+    if name is None and address is None:
+        raise table.error("name", "missing: a peripheral needs a name or an address")
+    backend = table.text("backend", "sim")
+    if backend not in ("sim", "bluez") and not backend.startswith("bumble:"):
+        raise table.error("backend", f"must be sim, bluez or bumble:<transport>, not {backend!r}")
+    table.finish()
+    return BlePeripheral(id=peripheral_id, name=name, address=address, backend=backend)
+
+
+def _wifi_station(table: Table) -> WifiStation:
+    station_id = _ident(table)
+    backend = table.choice("backend", ("sim", "wpa_supplicant"), "sim")
+    iface = table.opt_text("iface")
+    mac = table.opt_text("mac")
+    if backend == "wpa_supplicant" and iface is None and mac is None:
+        raise table.error("mac", "missing: a real adapter is chosen by mac (or iface)")
+    table.finish()
+    return WifiStation(id=station_id, backend=backend, iface=iface, mac=mac)
+
+
+def _wifi_network(table: Table) -> WifiNetwork:
+    ssid = table.text("ssid")
+    security = table.choice("security", ("open", "wpa2-psk", "wpa3-sae"), "wpa2-psk")
+    psk_env = table.opt_text("psk_env")
+    if psk_env is not None and not _ENV_NAME.match(psk_env):
+        raise table.error(
+            "psk_env",
+            "must name an environment variable (like RIG_PSK_LAB), not hold the PSK itself",
+        )
+    if security != "open" and psk_env is None:
+        raise table.error("psk_env", f"missing: a {security} network needs psk_env")
+    subnet_text = table.text("subnet")
+    try:
+        subnet = ipaddress.IPv4Network(subnet_text)
+    except ValueError as exc:
+        raise table.error("subnet", f"not an IPv4 subnet: {exc}") from None
+    table.finish(
+        hints={
+            name: "a PSK is never written in a bench file: put it in an environment "
+            "variable and name that variable with psk_env"
+            for name in ("psk", "password", "passphrase", "key")
+        }
+    )
+    return WifiNetwork(ssid=ssid, security=security, psk_env=psk_env, subnet=subnet)
+
+
+def _multicast_group(table: Table) -> MulticastGroup:
+    group_id = _ident(table)
+    text = table.text("group")
+    try:
+        group = ipaddress.IPv4Address(text)
+    except ValueError:
+        raise table.error("group", f"not an IPv4 address: {text!r}") from None
+    if not group.is_multicast:
+        raise table.error("group", f"{text} is not a multicast address (224.0.0.0/4)")
+    port = table.integer("port", minimum=1)
+    if port > 65535:
+        raise table.error("port", f"must be at most 65535, not {port}")
+    table.finish()
+    return MulticastGroup(id=group_id, group=group, port=port)
+
+
+def _dut_agent(table: Table) -> DutAgent:
+    backend = table.choice("backend", ("sim", "app"), "sim")
+    endpoint = table.text("endpoint")
+    table.finish()
+    return DutAgent(backend=backend, endpoint=endpoint)
