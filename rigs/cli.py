@@ -1,0 +1,130 @@
+"""``python -m rigs``: the rig outside a test run.
+
+Bench engineers reach for a terminal before they reach for pytest: is my bench file right, what
+does the last run's report say. Every subcommand here is a thin shell over the library, so what
+the CLI does and what the fixtures do cannot drift apart. Exit codes: 0 fine, 1 the thing
+checked is bad (tests failed, bench refused), 2 usage, 3 the rig itself could not work (a
+missing tool, a rig fault).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rigs.bench import load_bench
+from rigs.errors import BenchFileError, RigFault
+
+REPO = Path(__file__).resolve().parent.parent
+REPORTS = REPO / "reports"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except BenchFileError as exc:
+        print(f"bench file refused: {exc}", file=sys.stderr)
+        return 1
+    except RigFault as exc:
+        print(f"rig fault: {exc}", file=sys.stderr)
+        return 3
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m rigs", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    bench = sub.add_parser("bench", help="check or show a bench file")
+    bench_sub = bench.add_subparsers(required=True, metavar="ACTION")
+    check = bench_sub.add_parser("check", help="validate a bench file and print its inventory")
+    check.add_argument("--bench", metavar="PATH", help="bench file (default: the simulated bench)")
+    check.add_argument("--json", action="store_true", help="print the inventory as JSON")
+    check.set_defaults(func=_bench_check)
+
+    report = sub.add_parser("report", help="generate the Allure 3 report from a results folder")
+    report.add_argument("results", type=Path, help="allure-results folder")
+    report.add_argument("--output", type=Path, default=REPORTS / "allure-report")
+    report.add_argument(
+        "--history", type=Path, default=None, help="folder carrying history.jsonl between runs"
+    )
+    report.add_argument("--single-file", action="store_true", help="one HTML file to mail/archive")
+    report.set_defaults(func=_report)
+
+    demo = sub.add_parser(
+        "demo", help="run the scenario suites on the simulated bench, then write the report"
+    )
+    demo.add_argument("pytest_args", nargs="*", help="extra pytest arguments")
+    demo.set_defaults(func=_demo)
+    return parser
+
+
+def _bench_check(args: argparse.Namespace) -> int:
+    bench = load_bench(args.bench)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "name": bench.name,
+                    "kind": bench.kind,
+                    "file": str(bench.file),
+                    "capabilities": sorted(bench.capabilities),
+                    "inventory": bench.inventory(),
+                    "limits": sorted(bench.limits),
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(f"bench {bench.name} ({bench.kind}) from {bench.file}: OK")
+        for line in bench.inventory():
+            print(f"  {line}")
+        print(f"  limits for: {', '.join(sorted(bench.limits)) or 'none'}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from rigs.report.generate import generate
+
+    if not args.results.is_dir():
+        print(f"no results folder at {args.results}", file=sys.stderr)
+        return 2
+    index = generate(
+        args.results, args.output, history_dir=args.history, single_file=args.single_file
+    )
+    print(f"Allure report: {index}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Scenarios on the simulated bench → allure-results → the report, in reports/."""
+    results = REPORTS / "allure-results"
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(REPO / "tests" / "scenarios"),
+        "--alluredir",
+        str(results),
+        "--clean-alluredir",
+        "-q",
+        *args.pytest_args,
+    ]
+    print("$", " ".join(command), flush=True)
+    tests = subprocess.run(command, cwd=REPO, check=False).returncode
+    from rigs.report.generate import generate
+
+    try:
+        index = generate(results, REPORTS / "allure-report", history_dir=REPORTS / "history")
+    except RigFault as exc:
+        print(f"\nreport not generated: {exc}\nresults left in {results}", file=sys.stderr)
+        return 3
+    print(f"\nAllure results: {results}\nAllure report:  {index}")
+    print("Open it with:   python -m rigs report --help  (or any static file server on 127.0.0.1)")
+    return 1 if tests else 0
