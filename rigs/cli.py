@@ -10,6 +10,7 @@ missing tool, a rig fault).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
@@ -56,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--single-file", action="store_true", help="one HTML file to mail/archive")
     report.set_defaults(func=_report)
+
+    serve = sub.add_parser("serve", help="serve a generated report on 127.0.0.1")
+    serve.add_argument("folder", type=Path, nargs="?", default=REPORTS / "allure-report")
+    serve.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    serve.set_defaults(func=_serve)
 
     demo = sub.add_parser(
         "demo", help="run the scenario suites on the simulated bench, then write the report"
@@ -120,11 +126,36 @@ def _demo(args: argparse.Namespace) -> int:
     tests = subprocess.run(command, cwd=REPO, check=False).returncode
     from rigs.report.generate import generate
 
+    history = REPORTS / "history"
     try:
-        index = generate(results, REPORTS / "allure-report", history_dir=REPORTS / "history")
+        index = generate(results, REPORTS / "allure-report", history_dir=history)
+        single = generate(
+            results, REPORTS / "allure-report-single", history_dir=history, single_file=True
+        )
     except RigFault as exc:
         print(f"\nreport not generated: {exc}\nresults left in {results}", file=sys.stderr)
         return 3
-    print(f"\nAllure results: {results}\nAllure report:  {index}")
-    print("Open it with:   python -m rigs report --help  (or any static file server on 127.0.0.1)")
+    print(f"\nAllure results:     {results}")
+    print(f"Allure report:      {index}")
+    print(f"  view it with:     python -m rigs serve {index.parent}")
+    print(f"Single-file report: {single}  (opens from disk)")
+    print(f"History carried in: {history}")
     return 1 if tests else 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Serve a multi-file report on 127.0.0.1: Allure's pages do not load from file://."""
+    import functools
+    import http.server
+
+    folder = args.folder.resolve()
+    if not (folder / "index.html").is_file():
+        print(f"no index.html in {folder}: not a generated report", file=sys.stderr)
+        return 2
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler) as server:
+        port = server.server_address[1]
+        print(f"serving {folder} at http://127.0.0.1:{port}/  (Ctrl-C to stop)", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
+    return 0
