@@ -1,0 +1,237 @@
+"""AirProcess: run the simulated air in a child process and steer it from this one.
+
+The air runs in its own process for the same reason a bench's radio is a separate box: the
+rig's event loop (bleak, pytest, the report) must not share timing with the link model, and any
+number of other programs (a second test process, a person's Bumble tool) may join it. This
+handle starts it, reads its endpoints line, speaks its control channel, and stops it by its pid
+only, removing the files it created (the log stays if the caller chose where it goes)::
+
+    with AirProcess({"peripherals": [{"name": "watch", "address": "F0:00:00:00:00:01"}]}) as air:
+        transport = air.endpoints.hci[0]     # 'tcp-client:127.0.0.1:PORT'
+        air.blackout(1.5)
+        print(air.status())
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import rigs
+from rigs.ble.sim.config import AirConfig
+from rigs.ble.sim.control import ControlClient
+from rigs.errors import HardwareGone, HardwareTimeout, ProtocolError
+
+
+@dataclasses.dataclass(frozen=True)
+class AirEndpoints:
+    """What the air printed when it was ready."""
+
+    pid: int
+    hci: tuple[str, ...]
+    control: str
+    log: str
+    peripherals: tuple[dict[str, str], ...]
+    link: dict[str, Any]
+
+
+class AirProcess:
+    """A child ``python -m rigs.ble.sim``: start, control, stop (also a context manager).
+
+    ``log_dir``: where the air's log goes (kept after stop, for the report); None = a temp dir
+    removed on stop together with the config and the control socket.
+    """
+
+    def __init__(
+        self,
+        config: AirConfig | Mapping[str, Any] | None = None,
+        log_dir: str | Path | None = None,
+        python: str = sys.executable,
+    ) -> None:
+        if config is None:
+            config = AirConfig()
+        elif not isinstance(config, AirConfig):
+            config = AirConfig.from_dict(config)
+        self.config = config
+        self._python = python
+        self._log_dir = None if log_dir is None else Path(log_dir)
+        self._workdir: Path | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._endpoints: AirEndpoints | None = None
+        self._client: ControlClient | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def __enter__(self) -> AirProcess:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def endpoints(self) -> AirEndpoints:
+        """The endpoints of the running air; HardwareGone when it is not running."""
+        if self._endpoints is None:
+            raise HardwareGone("the air process is not running")
+        return self._endpoints
+
+    @property
+    def log_path(self) -> Path | None:
+        """The air's log file (attach it to the report)."""
+        return None if self._endpoints is None else Path(self._endpoints.log)
+
+    def start(self, timeout: float = 20.0) -> AirEndpoints:
+        """Spawn the air and wait for its endpoints line; HardwareTimeout with the log tail."""
+        if self._proc is not None:
+            return self.endpoints
+        self._workdir = Path(tempfile.mkdtemp(prefix="rigs-air-"))
+        log_dir = self._log_dir or self._workdir
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log = log_dir / f"air-{os.getpid()}-{int(time.time() * 1000)}.log"
+        config_path = self._workdir / "air.json"
+        config_path.write_text(json.dumps(self.config.to_dict()))
+        control = self._workdir / "control.sock"
+        env = dict(os.environ)
+        root = str(Path(rigs.__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        self._proc = subprocess.Popen(
+            [
+                *(self._python, "-m", "rigs.ble.sim", "--config", str(config_path)),
+                *("--control", str(control), "--log", str(log)),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+        try:
+            line = self._read_ready_line(timeout, log)
+            data = json.loads(line)
+            self._endpoints = AirEndpoints(
+                pid=int(data["pid"]),
+                hci=tuple(data["hci"]),
+                control=str(data["control"]),
+                log=str(data["log"]),
+                peripherals=tuple(data["peripherals"]),
+                link=dict(data["link"]),
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            self.stop()
+            raise ProtocolError(f"air endpoints line unreadable: {error}") from error
+        except BaseException:
+            self.stop()
+            raise
+        self._client = ControlClient(self._endpoints.control)
+        return self._endpoints
+
+    def _read_ready_line(self, timeout: float, log: Path) -> bytes:
+        assert self._proc is not None and self._proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        buffer = b""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._proc.stdout, selectors.EVENT_READ)
+            while b"\n" not in buffer:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise HardwareTimeout(
+                        f"air process gave no endpoints in {timeout} s; log {log}: {_tail(log)}"
+                    )
+                if selector.select(remaining):
+                    chunk = os.read(self._proc.stdout.fileno(), 65536)
+                    if not chunk:
+                        raise HardwareGone(
+                            f"air process exited ({self._proc.wait()}) before it was ready; "
+                            f"log {log}: {_tail(log)}"
+                        )
+                    buffer += chunk
+        return buffer.split(b"\n", 1)[0]
+
+    def stop(self, timeout: float = 5.0) -> int | None:
+        """Stop the air: ask politely, then SIGTERM, then SIGKILL, by pid; returns its status."""
+        proc, self._proc = self._proc, None
+        status = None
+        if proc is not None:
+            if self._client is not None and proc.poll() is None:
+                with contextlib.suppress(Exception):
+                    self._client.request("shutdown")
+            for sig in (None, signal.SIGTERM, signal.SIGKILL):
+                if sig is not None and proc.poll() is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(proc.pid, sig)
+                try:
+                    status = proc.wait(timeout)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+            if proc.stdout is not None:
+                proc.stdout.close()
+        self._client = None
+        self._endpoints = None
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+        return status
+
+    # -- control -------------------------------------------------------------------------------
+
+    def request(self, op: str, **args: Any) -> dict[str, Any]:
+        """One control request (see rigs.ble.sim.air for the operations)."""
+        if self._client is None:
+            raise HardwareGone("the air process is not running")
+        return self._client.request(op, **args)
+
+    def status(self) -> dict[str, Any]:
+        """Connections with counters, active faults, dropped links, fault history."""
+        return self.request("status")
+
+    def blackout(self, seconds: float, address: str | None = None) -> None:
+        """Every transmission fails for ``seconds``."""
+        self.request("blackout", seconds=seconds, address=address)
+
+    def hold(
+        self, seconds: float, address: str | None = None, direction: str = "to_central"
+    ) -> None:
+        """Hold data in one direction for ``seconds``, then it goes out as a burst."""
+        self.request("hold", seconds=seconds, address=address, direction=direction)
+
+    def drop(self, fraction: float, address: str | None = None) -> None:
+        """Extra per-packet loss (retransmitted); 0 clears it."""
+        self.request("drop", fraction=fraction, address=address)
+
+    def sever(self, address: str | None = None) -> int:
+        """End connections now with reason 0x08; returns how many."""
+        return int(self.request("sever", address=address)["count"])
+
+    def clear(self, address: str | None = None) -> None:
+        """End every fault."""
+        self.request("clear", address=address)
+
+    def delivery(self, name: str) -> dict[str, Any]:
+        """A peripheral's books for its current stream (ack and one-way summaries)."""
+        return self.request("delivery", name=name)
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) or "(empty)"
+    except OSError:
+        return "(no log)"
