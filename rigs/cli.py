@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import json
 import subprocess
 import sys
@@ -21,6 +22,8 @@ from rigs.bench import load_bench
 from rigs.errors import BenchFileError, RigFault
 
 REPO = Path(__file__).resolve().parent.parent
+#: Modules that add a capability's subcommands: each has ``add_commands(subparsers)``.
+CAPABILITY_COMMANDS: tuple[str, ...] = ()
 REPORTS = REPO / "reports"
 
 
@@ -62,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("folder", type=Path, nargs="?", default=REPORTS / "allure-report")
     serve.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     serve.set_defaults(func=_serve)
+
+    for module in CAPABILITY_COMMANDS:
+        importlib.import_module(module).add_commands(sub)
 
     demo = sub.add_parser(
         "demo", help="run the scenario suites on the simulated bench, then write the report"
