@@ -1,0 +1,200 @@
+"""The air: what really left a station, captured on its port in the access point.
+
+``sendto`` returning success proves nothing (an nftables egress drop, a route into a VPN
+tunnel, a down link all let it succeed). A frame on the station's AP-side veth does prove the
+station transmitted it, beyond every hook in the station's own stack: that is the oracle tests
+use to say "the DUT sent" or "the DUT did not send".
+
+The capture is an AF_PACKET socket in the AP namespace bound to ``ap-<station>``. Frames the
+station transmitted arrive there as *incoming*; frames the AP forwards towards the station are
+*outgoing* (``PACKET_OUTGOING``) and are kept apart, so "sent by the station" stays exact.
+"""
+
+from __future__ import annotations
+
+import collections
+import errno
+import io
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import NamedTuple
+
+from rigs.errors import HardwareTimeout, RigFault
+from rigs.net.netns import Netns
+from rigs.net.packets import PROTO_UDP, IpSummary, parse_ethernet
+from rigs.net.pcap import LINKTYPE_ETHERNET, PcapRecord, write_pcap
+
+ETH_P_ALL = 0x0003
+PACKET_OUTGOING = 4
+MAX_FRAME = 65535
+
+
+class Frame(NamedTuple):
+    """One captured frame with both clocks: monotonic for latency, wall for the pcap."""
+
+    mono_s: float
+    wall_s: float
+    from_station: bool
+    data: bytes
+    ip: IpSummary | None
+
+
+class AirCapture:
+    """Capture on one AP port; count by group/port and by source; save as pcap.
+
+    ``max_frames`` bounds memory: beyond it frames are still counted but not kept
+    (:attr:`frames_not_kept` says how many), so a runaway sender cannot exhaust the CI box.
+    """
+
+    def __init__(self, ap: Netns, port: str, *, max_frames: int = 100_000) -> None:
+        self.ap = ap
+        self.port = port
+        self.max_frames = max_frames
+        self.frames_not_kept = 0
+        self.link_down_events = 0
+        self._frames: list[Frame] = []
+        self._udp: collections.Counter[tuple[str, int]] = collections.Counter()
+        self._sources: collections.Counter[str] = collections.Counter()
+        self._from_station = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    def __enter__(self) -> AirCapture:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Open the socket in the AP namespace and start the capture thread."""
+
+        def setup() -> socket.socket:
+            # Protocol 0 receives nothing until bind() names the interface and ETH_P_ALL, so no
+            # frame from another port slips in between socket() and bind().
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+                sock.bind((self.port, ETH_P_ALL))
+            except OSError:
+                sock.close()
+                raise
+            return sock
+
+        try:
+            self._sock = self.ap.call(setup)
+        except OSError as exc:
+            raise RigFault(f"air capture on {self.ap.name}/{self.port} failed: {exc}") from exc
+        self._thread = threading.Thread(target=self._run, name=f"air-{self.port}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        sock = self._sock
+        assert sock is not None
+        try:
+            while not self._stop.is_set():
+                ready, _, _ = select.select([sock], [], [], 0.05)
+                if not ready:
+                    continue
+                try:
+                    data, addr = sock.recvfrom(MAX_FRAME)
+                except OSError as exc:
+                    if exc.errno != errno.ENETDOWN:
+                        raise
+                    # The port went down (disassociation, link fault): the socket reports it
+                    # once and keeps capturing when the port comes back.
+                    self.link_down_events += 1
+                    continue
+                self._record(data, from_station=addr[2] != PACKET_OUTGOING)
+        except BaseException as exc:  # surfaced by stop()
+            self.error = exc
+
+    def _record(self, data: bytes, *, from_station: bool) -> None:
+        ip = parse_ethernet(data)
+        frame = Frame(time.monotonic(), time.time(), from_station, data, ip)
+        with self._lock:
+            if len(self._frames) < self.max_frames:
+                self._frames.append(frame)
+            else:
+                self.frames_not_kept += 1
+            if not from_station:
+                return
+            self._from_station += 1
+            if ip is not None:
+                self._sources[ip.src] += 1
+                if ip.proto == PROTO_UDP:
+                    self._udp[(ip.dst, ip.dport)] += 1
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """Stop the thread and close the socket; re-raise what killed the thread, if anything."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                raise HardwareTimeout(f"air capture on {self.port} did not stop")
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        if self.error is not None:
+            raise RigFault(f"air capture on {self.port} failed: {self.error}") from self.error
+
+    # -- what the station sent -------------------------------------------------------------------
+
+    def udp_count(self, dst: str, dport: int) -> int:
+        """UDP datagrams the station sent to ``dst:dport`` (a multicast group or a host)."""
+        with self._lock:
+            return self._udp[(dst, dport)]
+
+    def by_group_port(self) -> dict[tuple[str, int], int]:
+        """UDP datagrams the station sent, per (destination, port)."""
+        with self._lock:
+            return dict(self._udp)
+
+    def by_source(self) -> dict[str, int]:
+        """IPv4 packets the station sent, per source address."""
+        with self._lock:
+            return dict(self._sources)
+
+    @property
+    def sent_frames(self) -> int:
+        """Every frame the station transmitted (ARP and IGMP included)."""
+        with self._lock:
+            return self._from_station
+
+    def frames(self, match: Callable[[Frame], bool] | None = None) -> list[Frame]:
+        """A copy of the kept frames, optionally filtered."""
+        with self._lock:
+            kept = list(self._frames)
+        return [f for f in kept if match is None or match(f)]
+
+    def wait_udp(self, dst: str, dport: int, count: int, timeout_s: float) -> bool:
+        """Wait until ``count`` datagrams to ``dst:dport`` were seen; True if reached in time."""
+        deadline = time.monotonic() + timeout_s
+        while self.udp_count(dst, dport) < count:
+            if time.monotonic() >= deadline or self.error is not None:
+                return False
+            time.sleep(0.002)
+        return True
+
+    def pcap_bytes(self) -> bytes:
+        """The kept frames (both directions) as a classic pcap, for an Allure PCAP attachment."""
+        out = io.BytesIO()
+        write_pcap(
+            out,
+            (PcapRecord(f.wall_s, f.data) for f in self.frames()),
+            linktype=LINKTYPE_ETHERNET,
+        )
+        return out.getvalue()
+
+    def save_pcap(self, path: str) -> int:
+        """Write the pcap to ``path``; returns its size in bytes."""
+        data = self.pcap_bytes()
+        with open(path, "wb") as out:
+            out.write(data)
+        return len(data)

@@ -1,0 +1,397 @@
+"""The simulated Wi-Fi LAN: an access point, one server per SSID, and stations that roam.
+
+Shape (every box is a network namespace, created fresh per run with a unique name prefix)::
+
+       <prefix>-rig            <prefix>-ap                     <prefix>-srv0
+      ┌──────────┐      ┌──────────────────────────┐      ┌──────────────┐
+      │  wlan0 ──┼──────┼─ ap-rig ─┐               │      │              │
+      └──────────┘      │          ├─ br0 ─ srv0 ──┼──────┼─ eth0 (gw)   │  SSID 0
+       <prefix>-dut     │          │               │      └──────────────┘
+      ┌──────────┐      │          └─ br1 ─ srv1 ──┼───── <prefix>-srv1     SSID 1
+      │  wlan0 ──┼──────┼─ ap-dut                  │
+      └──────────┘      └──────────────────────────┘
+
+Why this shape (all measured, see docs FACTS):
+
+- The AP holds one Linux bridge per SSID and nothing else (pure L2, no address): associating is
+  just moving the station's AP-side veth onto that SSID's bridge, ≈ 1 ms, so roaming tests are
+  cheap and the station's own stack sees a real link with a real address.
+- Each SSID's server lives in its own namespace: in one shared namespace Linux's weak-host model
+  would answer for every SSID's gateway on every bridge, and "reachable only while associated to
+  A" would be a lie.
+- Disassociate takes the station link down *and* flushes its address. Link down alone leaves the
+  address and routes in place and UDP sends still "succeed" into the void, which is a fault
+  (see :mod:`rigs.net.faults`), not what a real disassociation looks like.
+- The AP-side veth of each station (``ap-<station>``) is where "the air" is captured
+  (:mod:`rigs.net.air`): every frame there really left the station's stack.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface
+from types import TracebackType
+from typing import Any
+
+from rigs.errors import RigFault
+from rigs.net.netns import DEFAULT_RUN_DIR, Netns
+from rigs.net.topology import LanSpec
+
+log = logging.getLogger(__name__)
+
+STATION_IFACE = "wlan0"
+"""The station's interface name inside its namespace, as on a phone or a Linux laptop."""
+
+SERVER_IFACE = "eth0"
+MULTICAST_NET = "224.0.0.0/4"
+
+
+def new_prefix() -> str:
+    """A namespace name prefix unique to this process and call: ``rig-<pid>-<6 hex>``."""
+    return f"rig-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def _mac(kind: int, a: int, b: int) -> str:
+    """Locally administered, deterministic MACs so pcaps from different runs read the same."""
+    return f"02:52:47:{kind:02x}:{a:02x}:{b:02x}"
+
+
+@contextlib.contextmanager
+def _netlink(what: str) -> Iterator[None]:
+    """Turn pyroute2's errors into a RigFault that says what the rig was doing."""
+    try:
+        yield
+    except RigFault:
+        raise
+    except Exception as exc:
+        raise RigFault(f"LAN: {what}: {exc}") from exc
+
+
+@dataclass
+class _Station:
+    name: str
+    ns: Netns
+    ap_port: str
+    ap_port_index: int = 0
+    bridge_port_index: int = 0
+    """What gets enslaved to the SSID's bridge: the AP port itself, or a relay's port."""
+    wlan_index: int = 0
+    ssid: str | None = None
+    address: IPv4Interface | None = None
+
+
+@dataclass
+class _Ssid:
+    name: str
+    index: int
+    bridge: str
+    bridge_index: int
+    server: Netns
+
+
+class Lan:
+    """Builds the LAN on enter, tears every namespace down on exit (also after a failure).
+
+    Thread-safe: :meth:`associate` and :meth:`disassociate` may be called from the simulated
+    radio's thread while a test thread sends traffic.
+    """
+
+    def __init__(
+        self, spec: LanSpec, *, prefix: str | None = None, run_dir: str = DEFAULT_RUN_DIR
+    ) -> None:
+        self.spec = spec
+        self.prefix = prefix or new_prefix()
+        self.run_dir = run_dir
+        self._lock = threading.RLock()
+        self._namespaces: list[Netns] = []
+        self._stations: dict[str, _Station] = {}
+        self._ssids: dict[str, _Ssid] = {}
+        self._ap: Netns | None = None
+        self.build_s: float | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> Lan:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Create every namespace, bridge and veth; on any failure remove what was made."""
+        started = time.perf_counter()
+        try:
+            self._build()
+        except BaseException:
+            self.close()
+            raise
+        self.build_s = time.perf_counter() - started
+        log.info("LAN %s up in %.1f ms", self.prefix, self.build_s * 1e3)
+
+    def close(self) -> None:
+        """Remove every namespace this LAN created; links, bridges and nft tables go with them.
+
+        Tries all of them even if one fails, then raises the first failure.
+        """
+        with self._lock:
+            namespaces, self._namespaces = self._namespaces, []
+            self._stations.clear()
+            self._ssids.clear()
+            self._ap = None
+        first: BaseException | None = None
+        for ns in reversed(namespaces):
+            try:
+                ns.remove()
+            except Exception as exc:
+                log.error("LAN %s: removing %s failed: %s", self.prefix, ns.name, exc)
+                first = first or exc
+        if first is not None:
+            raise RigFault(f"LAN {self.prefix}: teardown incomplete: {first}") from first
+
+    def _new_ns(self, suffix: str) -> Netns:
+        ns = Netns.create(f"{self.prefix}-{suffix}", run_dir=self.run_dir)
+        self._namespaces.append(ns)
+        return ns
+
+    def _build(self) -> None:
+        self._ap = ap = self._new_ns("ap")
+        servers = [self._new_ns(f"srv{i}") for i in range(len(self.spec.ssids))]
+        stations = [self._new_ns(name) for name in self.spec.stations]
+        with ap.iproute() as ipr, _netlink("building the access point"):
+            _up(ipr, "lo")
+            for i, (ssid, server) in enumerate(zip(self.spec.ssids, servers, strict=True)):
+                bridge = f"br{i}"
+                ipr.link("add", ifname=bridge, kind="bridge", br_mcast_snooping=0)
+                ipr.link(
+                    "add",
+                    ifname=f"srv{i}",
+                    kind="veth",
+                    peer={
+                        "ifname": SERVER_IFACE,
+                        "net_ns_fd": server.fd,
+                        "address": _mac(1, i, 1),
+                    },
+                )
+                br_index = _index(ipr, bridge)
+                ipr.link("set", index=_index(ipr, f"srv{i}"), master=br_index, state="up")
+                ipr.link("set", index=br_index, state="up")
+                self._ssids[ssid.name] = _Ssid(ssid.name, i, bridge, br_index, server)
+            for j, (name, ns) in enumerate(zip(self.spec.stations, stations, strict=True)):
+                port = f"ap-{name}"
+                ipr.link(
+                    "add",
+                    ifname=port,
+                    kind="veth",
+                    peer={"ifname": STATION_IFACE, "net_ns_fd": ns.fd, "address": _mac(0, 0, j)},
+                )
+                index = _index(ipr, port)
+                self._stations[name] = _Station(
+                    name, ns, port, ap_port_index=index, bridge_port_index=index
+                )
+        for ssid, server in zip(self.spec.ssids, servers, strict=True):
+            with server.iproute() as ipr, _netlink(f"building the server of {ssid.name}"):
+                _up(ipr, "lo")
+                eth = _index(ipr, SERVER_IFACE)
+                ipr.link("set", index=eth, state="up")
+                ipr.addr(
+                    "add", index=eth, address=str(ssid.gateway), prefixlen=ssid.subnet.prefixlen
+                )
+                ipr.route("add", dst=MULTICAST_NET, oif=eth)
+        for station in self._stations.values():
+            with station.ns.iproute() as ipr, _netlink(f"building station {station.name}"):
+                _up(ipr, "lo")
+                station.wlan_index = _index(ipr, STATION_IFACE)
+
+    # -- association -------------------------------------------------------------------------
+
+    def associate(self, station: str, ssid: str) -> IPv4Interface:
+        """Put ``station`` on ``ssid``: bridge port, address, default route, multicast route.
+
+        Re-associating (roaming) first disassociates from the current SSID, as a radio would.
+        Returns the station's new address.
+        """
+        with self._lock:
+            st = self._station(station)
+            target = self._ssid(ssid)
+            if st.ssid is not None:
+                self._disassociate(st)
+            iface = self.spec.station_interface(station, ssid)
+            gateway = self.spec.ssid(ssid).gateway
+            with self.ap.iproute() as ipr, _netlink(f"{station}: joining bridge of {ssid}"):
+                ipr.link("set", index=st.bridge_port_index, master=target.bridge_index, state="up")
+                if st.bridge_port_index != st.ap_port_index:
+                    ipr.link("set", index=st.ap_port_index, state="up")
+            with st.ns.iproute() as ipr, _netlink(f"{station}: configuring {iface} on {ssid}"):
+                idx = st.wlan_index
+                ipr.link("set", index=idx, state="up")
+                ipr.addr("add", index=idx, address=str(iface.ip), prefixlen=iface.network.prefixlen)
+                ipr.route("add", dst="0.0.0.0/0", gateway=str(gateway), oif=idx)
+                ipr.route("add", dst=MULTICAST_NET, oif=idx)
+            st.ssid, st.address = ssid, iface
+            log.info("%s associated with %s as %s", station, ssid, iface)
+            return iface
+
+    def disassociate(self, station: str) -> None:
+        """Take ``station`` off its SSID: link down and address flushed (no-op when idle)."""
+        with self._lock:
+            st = self._station(station)
+            if st.ssid is not None:
+                self._disassociate(st)
+
+    def _disassociate(self, st: _Station) -> None:
+        with st.ns.iproute() as ipr, _netlink(f"{st.name}: leaving {st.ssid}"):
+            ipr.link("set", index=st.wlan_index, state="down")
+            ipr.flush_addr(index=st.wlan_index)
+        with self.ap.iproute() as ipr, _netlink(f"{st.name}: leaving bridge of {st.ssid}"):
+            ipr.link("set", index=st.bridge_port_index, master=0, state="down")
+            if st.bridge_port_index != st.ap_port_index:
+                ipr.link("set", index=st.ap_port_index, state="down")
+        log.info("%s disassociated from %s", st.name, st.ssid)
+        st.ssid, st.address = None, None
+
+    def set_bridge_port(self, station: str, ifname: str | None) -> None:
+        """Attach ``ifname`` (an AP-namespace link) to the bridges instead of the station's AP
+        port, or restore the AP port with None.
+
+        This is how a relay (e.g. :class:`rigs.net.delay.DelayRelay`) splices itself between
+        the station and its SSID: association, roaming and disassociation then move the relay's
+        port, and the AP port stays the place where "the air" is captured.
+        """
+        with self._lock:
+            st = self._station(station)
+            with self.ap.iproute() as ipr, _netlink(f"{station}: bridge port -> {ifname}"):
+                new = st.ap_port_index if ifname is None else _index(ipr, ifname)
+                if new == st.bridge_port_index:
+                    return
+                if st.ssid is not None:
+                    bridge = self._ssid(st.ssid).bridge_index
+                    ipr.link("set", index=st.bridge_port_index, master=0)
+                    ipr.link("set", index=new, master=bridge, state="up")
+                    ipr.link("set", index=st.ap_port_index, state="up")
+                st.bridge_port_index = new
+
+    # -- what tests and tools look at ----------------------------------------------------------
+
+    @property
+    def ap(self) -> Netns:
+        """The access point namespace (bridges and the stations' AP-side ports)."""
+        if self._ap is None:
+            raise RigFault(f"LAN {self.prefix} is not up")
+        return self._ap
+
+    def station_ns(self, station: str) -> Netns:
+        """The namespace of ``station`` (its interface is :data:`STATION_IFACE`)."""
+        return self._station(station).ns
+
+    def server_ns(self, ssid: str) -> Netns:
+        """The namespace of the server on ``ssid`` (holds the gateway address)."""
+        return self._ssid(ssid).server
+
+    def bridge(self, ssid: str) -> str:
+        """The bridge (in the AP namespace) that is ``ssid``."""
+        return self._ssid(ssid).bridge
+
+    def ap_port(self, station: str) -> str:
+        """The station's port in the AP namespace: where its transmissions are captured."""
+        return self._station(station).ap_port
+
+    def association(self, station: str) -> str | None:
+        """The SSID ``station`` is on, or None."""
+        return self._station(station).ssid
+
+    def station_address(self, station: str) -> IPv4Address | None:
+        """The station's current address, or None when not associated."""
+        iface = self._station(station).address
+        return iface.ip if iface is not None else None
+
+    def gateway(self, ssid: str) -> IPv4Address:
+        """The gateway (server) address of ``ssid``."""
+        return self.spec.ssid(ssid).gateway
+
+    def namespaces(self) -> list[str]:
+        """Names of every namespace this LAN created (for leak checks and ``ip netns exec``)."""
+        return [ns.name for ns in self._namespaces]
+
+    def endpoints(self) -> dict[str, Any]:
+        """A JSON-able map of the LAN for ``python -m rigs bench up`` and for reports."""
+        with self._lock:
+            return {
+                "prefix": self.prefix,
+                "run_dir": self.run_dir,
+                "ap": self.ap.name,
+                "ssids": {
+                    s.name: {
+                        "bridge": s.bridge,
+                        "server_ns": s.server.name,
+                        "subnet": str(self.spec.ssid(s.name).subnet),
+                        "gateway": str(self.spec.ssid(s.name).gateway),
+                    }
+                    for s in self._ssids.values()
+                },
+                "stations": {
+                    st.name: {
+                        "ns": st.ns.name,
+                        "iface": STATION_IFACE,
+                        "ap_port": st.ap_port,
+                        "ssid": st.ssid,
+                        "address": str(st.address) if st.address else None,
+                    }
+                    for st in self._stations.values()
+                },
+            }
+
+    def health(self) -> list[str]:
+        """Problems found (empty when healthy): namespaces gone, bridges down."""
+        problems = [
+            f"namespace {ns.name} vanished from {self.run_dir}"
+            for ns in self._namespaces
+            if not os.path.exists(ns.path)
+        ]
+        if problems:
+            return problems
+        with self.ap.iproute() as ipr, _netlink("health check"):
+            for s in self._ssids.values():
+                link = ipr.link("get", index=s.bridge_index)[0]
+                if link.get("operstate") not in ("UP", "UNKNOWN"):
+                    problems.append(f"bridge {s.bridge} of {s.name} is {link.get('operstate')}")
+        return problems
+
+    def _station(self, name: str) -> _Station:
+        try:
+            return self._stations[name]
+        except KeyError:
+            raise RigFault(
+                f"LAN {self.prefix}: unknown station {name!r} (known: {sorted(self._stations)})"
+            ) from None
+
+    def _ssid(self, name: str) -> _Ssid:
+        try:
+            return self._ssids[name]
+        except KeyError:
+            raise RigFault(
+                f"LAN {self.prefix}: unknown SSID {name!r} (known: {sorted(self._ssids)})"
+            ) from None
+
+
+def _index(ipr: Any, ifname: str) -> int:
+    found = ipr.link_lookup(ifname=ifname)
+    if not found:
+        raise RigFault(f"interface {ifname} not found")
+    return int(found[0])
+
+
+def _up(ipr: Any, ifname: str) -> None:
+    ipr.link("set", index=_index(ipr, ifname), state="up")

@@ -1,0 +1,312 @@
+"""UDP multicast endpoints bound to one interface, and a measured multicast stream.
+
+The field bug is "receiving works, sending reports success and nothing reaches the air", so the
+endpoints are deliberately explicit about the interface, the way a correct app must be:
+
+- the receiver binds ``0.0.0.0:port`` with ``SO_REUSEADDR`` (several receivers per host, as
+  apps do), sets ``IP_MULTICAST_ALL=0`` (else Linux delivers every group joined by *any* socket
+  on the host to every socket bound to the port) and joins with ``ip_mreqn`` *by interface
+  index*: joining with INADDR_ANY follows the routing table, which under a VPN's def1 routes
+  picks the tunnel (or fails with ENODEV when there is no multicast route);
+- the sender pins ``IP_MULTICAST_IF`` to the interface address and TTL 1 (link-local, as the
+  product's discovery traffic is).
+
+All sockets are created inside the station's namespace (:meth:`Netns.call`) and are used from
+any thread afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import socket
+import struct
+import threading
+import time
+from ipaddress import IPv4Address
+from types import TracebackType
+
+from rigs.errors import HardwareTimeout, ProtocolError, RigFault
+from rigs.measure.probe import PROBE_SIZE, decode_probe, encode_probe
+from rigs.measure.recorder import PathRecorder
+from rigs.measure.summary import DeliverySummary
+from rigs.net.netns import Netns
+
+DEFAULT_GROUP = "239.255.0.1"
+DEFAULT_PORT = 45454
+IP_MULTICAST_ALL = 49
+"""From linux/in.h; Python 3.11's socket module does not export it."""
+
+MAX_DATAGRAM = 65535
+
+
+def _mreqn(group: str, ifindex: int) -> bytes:
+    """``struct ip_mreqn``: group, local address (any), interface index."""
+    return struct.pack("=4s4si", socket.inet_aton(group), socket.inet_aton("0.0.0.0"), ifindex)
+
+
+class MulticastReceiver:
+    """A socket in ``ns`` that receives ``group:port`` arriving on ``iface`` only."""
+
+    def __init__(
+        self,
+        ns: Netns,
+        iface: str,
+        group: str = DEFAULT_GROUP,
+        port: int = DEFAULT_PORT,
+        *,
+        rcvbuf: int = 1 << 20,
+    ) -> None:
+        self.ns = ns
+        self.iface = iface
+        self.group = group
+        self.port = port
+        self._rcvbuf = rcvbuf
+        self._sock: socket.socket | None = None
+        self._ifindex = 0
+        self._joined = False
+
+    def __enter__(self) -> MulticastReceiver:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Create, bind and join (in the namespace, where the interface index is valid)."""
+
+        def setup() -> tuple[socket.socket, int]:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self._rcvbuf)
+                sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
+                sock.bind(("0.0.0.0", self.port))
+                ifindex = socket.if_nametoindex(self.iface)
+                sock.setsockopt(
+                    socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, _mreqn(self.group, ifindex)
+                )
+            except OSError:
+                sock.close()
+                raise
+            return sock, ifindex
+
+        try:
+            self._sock, self._ifindex = self.ns.call(setup)
+        except OSError as exc:
+            raise RigFault(
+                f"{self.ns.name}: cannot join {self.group}:{self.port} on {self.iface}: {exc}"
+            ) from exc
+        self._joined = True
+
+    @property
+    def sock(self) -> socket.socket:
+        """The underlying socket (for select loops)."""
+        if self._sock is None:
+            raise RigFault(f"multicast receiver on {self.ns.name}/{self.iface} is not open")
+        return self._sock
+
+    def recv(self, timeout_s: float) -> tuple[bytes, tuple[str, int]] | None:
+        """One datagram and its sender, or None when nothing came within ``timeout_s``."""
+        ready, _, _ = select.select([self.sock], [], [], max(timeout_s, 0.0))
+        if not ready:
+            return None
+        data, addr = self.sock.recvfrom(MAX_DATAGRAM)
+        return data, (str(addr[0]), int(addr[1]))
+
+    def leave(self) -> None:
+        """Drop the membership (the socket stays bound; an IGMP leave goes out)."""
+        if self._joined and self._sock is not None:
+            self._sock.setsockopt(
+                socket.IPPROTO_IP, socket.IP_DROP_MEMBERSHIP, _mreqn(self.group, self._ifindex)
+            )
+            self._joined = False
+
+    def close(self) -> None:
+        """Leave and close; safe to call twice."""
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self.leave()
+            self._sock.close()
+            self._sock = None
+
+
+class MulticastSender:
+    """A socket in ``ns`` that sends to ``group:port`` out of the interface owning ``source``."""
+
+    def __init__(
+        self,
+        ns: Netns,
+        source: IPv4Address | str,
+        group: str = DEFAULT_GROUP,
+        port: int = DEFAULT_PORT,
+        *,
+        ttl: int = 1,
+        loop: bool = False,
+    ) -> None:
+        self.ns = ns
+        self.source = str(source)
+        self.group = group
+        self.port = port
+
+        def setup() -> socket.socket:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+            try:
+                sock.setsockopt(
+                    socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(self.source)
+                )
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, int(loop))
+            except OSError:
+                sock.close()
+                raise
+            return sock
+
+        try:
+            self._sock: socket.socket | None = ns.call(setup)
+        except OSError as exc:
+            raise RigFault(f"{ns.name}: cannot send multicast from {self.source}: {exc}") from exc
+
+    def __enter__(self) -> MulticastSender:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def send(self, data: bytes) -> int:
+        """Send one datagram; returns what ``sendto`` returned (which is not proof of delivery)."""
+        if self._sock is None:
+            raise RigFault(f"multicast sender on {self.ns.name} is closed")
+        return self._sock.sendto(data, (self.group, self.port))
+
+    def close(self) -> None:
+        """Close the socket; safe to call twice."""
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+
+class ProbeCollector:
+    """A thread that feeds every probe the receiver gets into a :class:`PathRecorder`.
+
+    The arrival is stamped with ``time.monotonic()`` right after ``recvfrom``: all namespaces
+    share the host's CLOCK_MONOTONIC, so the sender's stamp and this one are the same clock.
+    Datagrams too short to hold a probe are counted in :attr:`malformed`, not recorded.
+    """
+
+    def __init__(self, receiver: MulticastReceiver, recorder: PathRecorder) -> None:
+        self.receiver = receiver
+        self.recorder = recorder
+        self.malformed = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"mcast-rx-{receiver.ns.name}", daemon=True
+        )
+        self.error: BaseException | None = None
+
+    def start(self) -> ProbeCollector:
+        """Start collecting (returns self for chaining)."""
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        sock = self.receiver.sock
+        try:
+            while not self._stop.is_set():
+                ready, _, _ = select.select([sock], [], [], 0.05)
+                if not ready:
+                    continue
+                data = sock.recv(MAX_DATAGRAM)
+                arrival_s = time.monotonic()
+                try:
+                    seq, send_us = decode_probe(data)
+                except ProtocolError:
+                    self.malformed += 1
+                    continue
+                self.recorder.arrived(seq, send_us, arrival_s)
+        except BaseException as exc:  # surfaced by stop()
+            self.error = exc
+
+    def wait_for(self, count: int, timeout_s: float) -> bool:
+        """Wait until ``count`` arrivals are recorded or ``timeout_s`` passes; True if reached."""
+        deadline = time.monotonic() + timeout_s
+        while len(self.recorder) < count:
+            if time.monotonic() >= deadline or self.error is not None:
+                return False
+            time.sleep(0.002)
+        return True
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """Stop the thread; re-raise what killed it, if anything."""
+        self._stop.set()
+        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            raise HardwareTimeout(f"multicast collector on {self.receiver.ns.name} did not stop")
+        if self.error is not None:
+            raise RigFault(f"multicast collector failed: {self.error}") from self.error
+
+
+def send_probes(
+    sender: MulticastSender,
+    recorder: PathRecorder | None,
+    count: int,
+    *,
+    period_s: float = 0.0,
+    size: int = PROBE_SIZE,
+    first_seq: int = 0,
+) -> int:
+    """Send ``count`` probes on an absolute schedule (no drift from sleep overshoot).
+
+    Each probe is stamped with ``time.monotonic()`` in µs just before ``sendto``. Returns how
+    many ``sendto`` calls succeeded; the recorder learns of each one.
+    """
+    if count < 0 or period_s < 0:
+        raise ValueError(f"count and period must be >= 0 (got {count}, {period_s})")
+    started = time.monotonic()
+    sent = 0
+    for i in range(count):
+        if period_s:
+            delay = started + i * period_s - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        sender.send(encode_probe(first_seq + i, int(time.monotonic() * 1e6), size))
+        sent += 1
+        if recorder is not None:
+            recorder.sent()
+    return sent
+
+
+def measure_multicast(
+    sender: MulticastSender,
+    receiver: MulticastReceiver,
+    path: str,
+    count: int,
+    *,
+    period_s: float = 0.001,
+    size: int = PROBE_SIZE,
+    drain_s: float = 1.0,
+) -> DeliverySummary:
+    """Stream ``count`` probes from ``sender`` to ``receiver`` and return the delivery summary.
+
+    ``drain_s`` bounds how long the receiver may still wait after the last send: lost datagrams
+    never come, so the wait must end.
+    """
+    recorder = PathRecorder(path, period_s=period_s or None)
+    collector = ProbeCollector(receiver, recorder).start()
+    try:
+        send_probes(sender, recorder, count, period_s=period_s, size=size)
+        collector.wait_for(count, drain_s)
+    finally:
+        collector.stop()
+    return recorder.summary()
