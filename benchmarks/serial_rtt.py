@@ -1,0 +1,145 @@
+"""Round trip over a pty: the rig's BoardLink versus raw pyserial, in the same run.
+
+What it answers: how much does the rig's machinery (COBS + CRC framing, the reader thread,
+request-id routing, a board that parses and re-encodes) add to a serial round trip, compared
+with the cheapest thing pyserial can do (write bytes, read them back from a trivial echo
+process)? Both sides move the same wire bytes: the raw loop writes exactly the encoded ECHO
+request frame the rig sends.
+
+Target: rig median within 1.5x of raw pyserial.
+
+The two are measured in alternating blocks in one run, so machine load hits both alike.
+
+Run: ``.venv/bin/python benchmarks/serial_rtt.py [--count 4000] [--payload 16]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import select
+import statistics
+import subprocess
+import sys
+import time
+import tty
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import serial
+
+from rigs.serial import BoardLink, EmulatorProcess
+from rigs.serial.framing import encode_frame
+from rigs.serial.protocol import Command, Kind, Message
+
+
+def echo_server() -> None:
+    """The trivial peer for the raw measurement: echo every byte back, nothing else."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    print(json.dumps({"pty": os.ttyname(slave)}), flush=True)
+    while True:
+        select.select([master], [], [])
+        os.write(master, os.read(master, 4096))
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """(median, p90) in microseconds."""
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1e6, ordered[int(0.9 * (len(ordered) - 1))] * 1e6
+
+
+def start_echo_server() -> tuple[subprocess.Popen[str], str]:
+    """Start the trivial echo peer; return it and its pty path."""
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--echo-server"], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], 10.0)
+    if not ready:
+        proc.kill()
+        raise TimeoutError("echo server did not start within 10 s")
+    return proc, str(json.loads(proc.stdout.readline())["pty"])
+
+
+def raw_round(port: serial.Serial, frame: bytes, count: int) -> list[float]:
+    """Raw pyserial: write the frame, read the same number of bytes back."""
+    samples = []
+    for _ in range(count):
+        start = time.perf_counter()
+        port.write(frame)
+        back = port.read(len(frame))
+        samples.append(time.perf_counter() - start)
+        if back != frame:
+            raise RuntimeError(f"raw echo returned {back!r}")
+    return samples
+
+
+def rig_round(link: BoardLink, payload: bytes, count: int) -> tuple[list[float], list[float]]:
+    """BoardLink.echo: call-to-return time; BoardLink.ping: the link's own write-to-arrival."""
+    calls = []
+    for _ in range(count):
+        start = time.perf_counter()
+        link.echo(payload)
+        calls.append(time.perf_counter() - start)
+    return calls, [link.ping() for _ in range(count)]
+
+
+def measure(
+    payload: bytes, frame: bytes, count: int, rounds: int
+) -> tuple[list[float], list[float], list[float]]:
+    """Alternate raw and rig in ``rounds`` blocks so both see the same machine load."""
+    raw: list[float] = []
+    calls: list[float] = []
+    pings: list[float] = []
+    proc, pty = start_echo_server()
+    try:
+        with (
+            serial.Serial(pty, 115200, timeout=1.0) as port,
+            EmulatorProcess(log_level="WARNING") as emu,
+            BoardLink(emu.port) as link,
+        ):
+            raw_round(port, frame, 100)  # warm up both paths
+            rig_round(link, payload, 100)
+            per_round = max(count // rounds, 1)
+            for _ in range(rounds):
+                raw += raw_round(port, frame, per_round)
+                call_block, ping_block = rig_round(link, payload, per_round)
+                calls += call_block
+                pings += ping_block
+    finally:
+        proc.terminate()  # our own child, by its Popen handle (its pid)
+        proc.wait(timeout=5)
+    return raw, calls, pings
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=4000)
+    parser.add_argument("--rounds", type=int, default=20, help="alternating blocks")
+    parser.add_argument("--payload", type=int, default=16, help="ECHO payload bytes")
+    parser.add_argument("--echo-server", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.echo_server:
+        echo_server()
+        return 0
+    payload = bytes(range(1, args.payload + 1))
+    frame = encode_frame(Message(Kind.REQUEST, Command.ECHO, 1, payload).pack())
+    raw, rig_calls, rig_pings = measure(payload, frame, args.count, args.rounds)
+    raw_p50, raw_p90 = percentiles(raw)
+    rig_p50, rig_p90 = percentiles(rig_calls)
+    ping_p50, ping_p90 = percentiles(rig_pings)
+    print(f"wire frame: {len(frame)} bytes each way, {args.count} round trips per method")
+    print(f"raw pyserial write/read (echo process): p50 {raw_p50:7.1f} us  p90 {raw_p90:7.1f} us")
+    print(f"rig BoardLink.echo (emulator):          p50 {rig_p50:7.1f} us  p90 {rig_p90:7.1f} us")
+    print(f"rig BoardLink.ping, link-measured RTT:  p50 {ping_p50:7.1f} us  p90 {ping_p90:7.1f} us")
+    ratio = rig_p50 / raw_p50
+    verdict = "within" if ratio <= 1.5 else "OUTSIDE"
+    print(f"ratio rig/raw (p50): {ratio:.2f}x, {verdict} the 1.5x target")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

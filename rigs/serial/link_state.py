@@ -1,0 +1,132 @@
+"""The small pieces of state a BoardLink shares between its reader thread and its callers.
+
+Kept apart from link.py so the link reads as its lifecycle and its commands, and so each of
+these has one obvious owner: the reader thread writes, callers wait.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from rigs.measure.clock import ClockMapping
+from rigs.serial.framing import DecoderStats
+from rigs.serial.protocol import Message, StreamEnd
+
+
+class StreamRecorder(Protocol):
+    """What :meth:`BoardLink.stream` needs of a recorder (``rigs.measure.PathRecorder`` fits)."""
+
+    clock: ClockMapping
+
+    def sent(self, count: int = 1) -> None:
+        """The board says it sent ``count`` more messages."""
+
+    def arrived(self, seq: int, send_us: int, arrival_s: float) -> None:
+        """One stream message arrived at host time ``arrival_s``."""
+
+
+@dataclass
+class LinkStats:
+    """Health of one link, for the report: what the line did besides carrying frames.
+
+    ``decoder`` counts framing-level damage (garbage bytes, resyncs, bad CRC, oversize);
+    the rest count protocol-level oddities a healthy board never causes.
+    """
+
+    decoder: DecoderStats = field(default_factory=DecoderStats)
+    rx_bytes: int = 0
+    tx_bytes: int = 0
+    requests: int = 0
+    timeouts: int = 0
+    bad_messages: int = 0
+    unmatched_replies: int = 0
+    stray_stream_events: int = 0
+    events_dropped: int = 0
+    boots: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """Flat numbers for a JSON attachment (decoder counters prefixed ``decoder.``)."""
+        flat = {k: v for k, v in vars(self).items() if isinstance(v, int)}
+        flat.update({f"decoder.{k}": v for k, v in self.decoder.as_dict().items()})
+        return flat
+
+
+_POLL_S = 0.0003
+
+
+class Pending:
+    """One outstanding request: the caller waits on it, the reader thread completes it.
+
+    The signal is a bare lock created held and released once by the reader thread: a C-level
+    primitive, cheaper to wake than an Event's Condition. The caller first polls it for 0.3 ms,
+    yielding the GIL between polls, because most replies on a local port arrive within that and
+    a sleeping caller costs two more wake-ups (lock, then GIL) after the reply is in: measured on
+    a pty, the poll cut the rig's round trip from about 2.5x to 1.8x of raw pyserial.
+    """
+
+    __slots__ = ("_signal", "arrival_s", "command", "gone", "reply")
+
+    def __init__(self, command: int) -> None:
+        self.command = command
+        self.reply: Message | None = None
+        self.arrival_s = 0.0
+        self.gone: str | None = None
+        self._signal = threading.Lock()
+        self._signal.acquire()
+
+    def wait(self, timeout_s: float) -> bool:
+        """Caller: block until completed or abandoned; False on timeout."""
+        spin_until = time.monotonic() + _POLL_S
+        while time.monotonic() < spin_until:
+            if self._signal.acquire(blocking=False):
+                return True
+            time.sleep(0)
+        return self._signal.acquire(timeout=max(timeout_s, 0.0))
+
+    def complete(self, reply: Message, arrival_s: float) -> None:
+        """Reader thread: the reply arrived."""
+        self.reply = reply
+        self.arrival_s = arrival_s
+        self._release()
+
+    def abandon(self, reason: str) -> None:
+        """The port died or closed: wake the caller with the reason."""
+        self.gone = reason
+        self._release()
+
+    def _release(self) -> None:
+        # Already released means completed and abandoned in a race: the first one wins.
+        with contextlib.suppress(RuntimeError):
+            self._signal.release()
+
+
+class StreamState:
+    """A stream in progress: where its events go and what has been seen of it."""
+
+    def __init__(self, recorder: StreamRecorder) -> None:
+        self.recorder = recorder
+        self.received = 0
+        self.max_seq = -1
+        self.end: StreamEnd | None = None
+        self.gone: str | None = None
+        self.finished = threading.Event()
+
+    def arrived(self, seq: int, board_us: int, arrival_s: float) -> None:
+        """Reader thread: one STREAM_DATA event."""
+        self.recorder.arrived(seq, board_us, arrival_s)
+        self.received += 1
+        self.max_seq = max(self.max_seq, seq)
+
+    def ended(self, end: StreamEnd) -> None:
+        """Reader thread: STREAM_END arrived."""
+        self.end = end
+        self.finished.set()
+
+    def abandon(self, reason: str) -> None:
+        """Reader thread: the port died mid-stream."""
+        self.gone = reason
+        self.finished.set()

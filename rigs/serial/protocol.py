@@ -1,0 +1,304 @@
+"""Board protocol v1: message header, command and event codes, payload codecs.
+
+This module is the host half of docs/board-protocol.md and holds nothing but pure byte
+conversions, so the emulator (the protocol's reference board) and the rig's link share one
+definition and a test can check the document's byte examples against it.
+
+Every frame body is a 5-byte header followed by a payload; all integers are little-endian::
+
+    ver:u8  kind:u8  code:u8  id:u16  payload...
+
+``ver`` is the protocol major version; a board or host that sees another major rejects the
+frame. ``kind`` says request, ok-reply, error-reply or event; ``code`` is the command (for
+requests and their replies) or the event type; ``id`` pairs a reply with its request (events
+carry 0).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from enum import IntEnum, IntFlag
+
+from rigs.errors import ProtocolError
+from rigs.serial.framing import MAX_BODY
+
+PROTOCOL_MAJOR = 1
+PROTOCOL_MINOR = 0
+HEADER = struct.Struct("<BBBH")
+MAX_PAYLOAD = MAX_BODY - HEADER.size
+#: Head of every stream payload: seq u32 + board send time µs u64. Same layout as
+#: ``rigs.measure.probe.PROBE`` so the delivery recorder reads stream events unchanged.
+PROBE_HEAD = struct.Struct("<IQ")
+STREAM_START = struct.Struct("<IIH")
+STREAM_END = struct.Struct("<IIQB")
+TIME_REPLY = struct.Struct("<Q")
+LOG_HEAD = struct.Struct("<BQ")
+HELLO_HEAD = struct.Struct("<BBHH")
+
+
+class Kind(IntEnum):
+    """What a frame is: who sends it and whether it answers something."""
+
+    REQUEST = 0x01
+    OK = 0x02
+    ERROR = 0x03
+    EVENT = 0x04
+
+
+class Command(IntEnum):
+    """Requests the host sends; the board answers each with exactly one OK or ERROR."""
+
+    HELLO = 0x01
+    PING = 0x02
+    TIME = 0x03
+    ECHO = 0x04
+    RESET = 0x05
+    STREAM_START = 0x10
+    STREAM_STOP = 0x11
+
+
+class Event(IntEnum):
+    """Frames the board sends on its own initiative."""
+
+    BOOT = 0x01
+    LOG = 0x02
+    STREAM_DATA = 0x10
+    STREAM_END = 0x11
+
+
+class ErrorCode(IntEnum):
+    """Why a board refused a request (first payload byte of an ERROR reply)."""
+
+    UNKNOWN_COMMAND = 0x01
+    BAD_PAYLOAD = 0x02
+    BUSY = 0x03
+    NOT_SUPPORTED = 0x04
+    INTERNAL = 0x05
+
+
+class Capability(IntFlag):
+    """Optional features a board announces in its HELLO reply (u16 bit mask)."""
+
+    TIME = 0x0001
+    ECHO = 0x0002
+    STREAM = 0x0004
+    RESET = 0x0008
+    LOG = 0x0010
+
+
+class LogLevel(IntEnum):
+    """Severity of a LOG event, in syslog order of increasing badness."""
+
+    DEBUG = 0
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+
+class StreamEndReason(IntEnum):
+    """Why a stream ended, carried in STREAM_END."""
+
+    COMPLETE = 0
+    STOPPED = 1
+    ABORTED = 2
+
+
+class BootReason(IntEnum):
+    """Why the board (re)started, carried in BOOT."""
+
+    POWER_ON = 0
+    RESET_COMMAND = 1
+    WATCHDOG = 2
+    OTHER = 3
+
+
+@dataclass(frozen=True)
+class Message:
+    """One decoded frame body."""
+
+    kind: Kind
+    code: int
+    req_id: int = 0
+    payload: bytes = b""
+    version: int = PROTOCOL_MAJOR
+
+    def pack(self) -> bytes:
+        """Frame body bytes (hand them to :func:`rigs.serial.framing.encode_frame`)."""
+        if len(self.payload) > MAX_PAYLOAD:
+            raise ValueError(f"payload of {len(self.payload)} bytes exceeds {MAX_PAYLOAD}")
+        return HEADER.pack(self.version, self.kind, self.code, self.req_id) + self.payload
+
+    @classmethod
+    def unpack(cls, body: bytes) -> Message:
+        """Parse a frame body; ProtocolError if the header is short, foreign or unknown."""
+        if len(body) < HEADER.size:
+            raise ProtocolError(f"frame body of {len(body)} bytes is shorter than the header")
+        version, kind, code, req_id = HEADER.unpack_from(body)
+        if version != PROTOCOL_MAJOR:
+            raise ProtocolError(
+                f"frame speaks protocol v{version}, this rig speaks v{PROTOCOL_MAJOR}"
+            )
+        try:
+            kind_enum = Kind(kind)
+        except ValueError:
+            raise ProtocolError(f"unknown frame kind 0x{kind:02x}") from None
+        return cls(kind_enum, code, req_id, bytes(body[HEADER.size :]), version)
+
+    def describe(self) -> str:
+        """Short human form for traces: ``OK HELLO #3 (12 B)``."""
+        names: type[IntEnum] = Event if self.kind is Kind.EVENT else Command
+        try:
+            name = names(self.code).name
+        except ValueError:
+            name = f"0x{self.code:02x}"
+        return f"{self.kind.name} {name} #{self.req_id} ({len(self.payload)} B)"
+
+
+@dataclass(frozen=True)
+class BoardInfo:
+    """HELLO reply: who the board is and what it can do."""
+
+    protocol: tuple[int, int]
+    capabilities: Capability
+    max_body: int
+    name: str
+    firmware: str
+
+    def pack(self) -> bytes:
+        """Payload bytes of a HELLO reply."""
+        head = HELLO_HEAD.pack(*self.protocol, int(self.capabilities), self.max_body)
+        return head + _short_str(self.name) + _short_str(self.firmware)
+
+    @classmethod
+    def unpack(cls, payload: bytes) -> BoardInfo:
+        """Parse a HELLO reply payload."""
+        _need(payload, HELLO_HEAD.size + 2, "HELLO reply")
+        major, minor, caps, max_body = HELLO_HEAD.unpack_from(payload)
+        name, offset = _read_short_str(payload, HELLO_HEAD.size, "HELLO reply name")
+        firmware, _ = _read_short_str(payload, offset, "HELLO reply firmware")
+        return cls((major, minor), Capability(caps), max_body, name, firmware)
+
+
+@dataclass(frozen=True)
+class StreamParams:
+    """STREAM_START request: how many probes, how often, how big."""
+
+    count: int
+    period_us: int
+    size: int
+
+    def pack(self) -> bytes:
+        """Payload bytes of a STREAM_START request."""
+        return STREAM_START.pack(self.count, self.period_us, self.size)
+
+    @classmethod
+    def unpack(cls, payload: bytes) -> StreamParams:
+        """Parse a STREAM_START payload (length must be exact)."""
+        _need(payload, STREAM_START.size, "STREAM_START request", exact=True)
+        return cls(*STREAM_START.unpack(payload))
+
+
+@dataclass(frozen=True)
+class StreamEnd:
+    """STREAM_END event: the board's own count of what it sent."""
+
+    sent: int
+    requested: int
+    board_us: int
+    reason: StreamEndReason
+
+    def pack(self) -> bytes:
+        """Payload bytes of a STREAM_END event."""
+        return STREAM_END.pack(self.sent, self.requested, self.board_us, self.reason)
+
+    @classmethod
+    def unpack(cls, payload: bytes) -> StreamEnd:
+        """Parse a STREAM_END payload."""
+        _need(payload, STREAM_END.size, "STREAM_END event")
+        sent, requested, board_us, reason = STREAM_END.unpack_from(payload)
+        try:
+            reason_enum = StreamEndReason(reason)
+        except ValueError:
+            reason_enum = StreamEndReason.ABORTED
+        return cls(sent, requested, board_us, reason_enum)
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """LOG event: one line of the board's own log, stamped with its clock."""
+
+    level: LogLevel
+    board_us: int
+    text: str
+    host_s: float = field(default=0.0, compare=False)
+
+    def pack(self) -> bytes:
+        """Payload bytes of a LOG event (text cut to fit one frame)."""
+        text = self.text.encode("utf-8")[: MAX_PAYLOAD - LOG_HEAD.size]
+        return LOG_HEAD.pack(self.level, self.board_us) + text
+
+    @classmethod
+    def unpack(cls, payload: bytes, host_s: float = 0.0) -> LogLine:
+        """Parse a LOG payload; undecodable text is kept with replacement characters."""
+        _need(payload, LOG_HEAD.size, "LOG event")
+        level, board_us = LOG_HEAD.unpack_from(payload)
+        text = payload[LOG_HEAD.size :].decode("utf-8", errors="replace")
+        try:
+            level_enum = LogLevel(level)
+        except ValueError:
+            level_enum = LogLevel.ERROR
+        return cls(level_enum, board_us, text, host_s)
+
+    def __str__(self) -> str:
+        return f"[board {self.board_us / 1e6:.6f}s] {self.level.name}: {self.text}"
+
+
+def pack_error(code: ErrorCode, text: str) -> bytes:
+    """Payload of an ERROR reply: code u8 + UTF-8 reason."""
+    return bytes((code,)) + text.encode("utf-8")[: MAX_PAYLOAD - 1]
+
+
+def unpack_error(payload: bytes) -> tuple[int, str]:
+    """(code, reason) from an ERROR reply payload."""
+    _need(payload, 1, "ERROR reply")
+    return payload[0], payload[1:].decode("utf-8", errors="replace")
+
+
+def pack_stream_data(seq: int, board_us: int, size: int) -> bytes:
+    """Payload of a STREAM_DATA event: probe head then filler up to ``size`` bytes."""
+    head = PROBE_HEAD.pack(seq, board_us)
+    return head + bytes(i & 0xFF for i in range(size - len(head))) if size > len(head) else head
+
+
+def unpack_stream_data(payload: bytes) -> tuple[int, int]:
+    """(seq, board send µs) from a STREAM_DATA payload."""
+    _need(payload, PROBE_HEAD.size, "STREAM_DATA event")
+    seq, board_us = PROBE_HEAD.unpack_from(payload)
+    return seq, board_us
+
+
+def unpack_time(payload: bytes) -> int:
+    """Board µs from a TIME reply."""
+    _need(payload, TIME_REPLY.size, "TIME reply")
+    (board_us,) = TIME_REPLY.unpack_from(payload)
+    return int(board_us)
+
+
+def _short_str(text: str) -> bytes:
+    raw = text.encode("utf-8")[:64]
+    return bytes((len(raw),)) + raw
+
+
+def _read_short_str(payload: bytes, offset: int, what: str) -> tuple[str, int]:
+    _need(payload, offset + 1, what)
+    length = payload[offset]
+    end = offset + 1 + length
+    _need(payload, end, what)
+    return payload[offset + 1 : end].decode("utf-8", errors="replace"), end
+
+
+def _need(payload: bytes, size: int, what: str, *, exact: bool = False) -> None:
+    if len(payload) < size or (exact and len(payload) != size):
+        relation = "exactly" if exact else "at least"
+        raise ProtocolError(f"{what}: {len(payload)} bytes, expected {relation} {size}")
