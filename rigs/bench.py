@@ -13,6 +13,7 @@ networks name the *environment variable* that holds their PSK (``psk_env``).
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 import tomllib
@@ -20,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rigs.ble.params import LINK_FIELDS, LinkParams
 from rigs.bench_schema import Table
 from rigs.errors import BenchFileError
 from rigs.measure.limits import Limits
@@ -31,6 +33,7 @@ CAPABILITIES = ("serial", "ble", "wifi", "multicast", "vpn", "dut")
 SERIAL_URL_SCHEMES = ("rfc2217", "socket", "loop", "spy", "alt", "hwgrep")
 
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_MAC = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 DEFAULT_BENCH = Path(__file__).resolve().parent.parent / "fixtures" / "benches" / "sim.toml"
@@ -42,7 +45,8 @@ class EmulatorSpec:
 
     clock_offset_s: float = 0.0
     clock_drift_ppm: float = 0.0
-    faults: tuple[str, ...] = ()
+    #: Faults on from the start: name → parameters (see rigs/serial/emulator_faults.py).
+    faults: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -60,24 +64,65 @@ class SerialBoard:
         return self.port == "sim"
 
 
+#: What the simulated air can put on the bench as a ``backend = "sim"`` peripheral.
+BLE_SIM_KINDS = ("watch", "heart_rate")
+
+_BLE_ADDRESS = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
+
+
 @dataclass(frozen=True)
 class BlePeripheral:
-    """A BLE peripheral the rig connects to, and which plumbing reaches it (see README)."""
+    """A BLE peripheral the rig connects to, and which plumbing reaches it.
+
+    ``backend``: ``sim`` (a peripheral on the simulated air, reached through the rig's bleak
+    backend on Bumble), ``bluez`` (plain bleak on a BlueZ adapter, ``adapter`` = ``hci0``...),
+    or ``bumble:<transport>`` (the rig's bleak backend on an HCI dongle: ``bumble:usb:0``,
+    ``bumble:serial:/dev/ttyACM0,1000000``). ``link`` is the simulated link a ``sim``
+    peripheral gets (``[ble_link]`` with this peripheral's ``[ble.link]`` overrides applied);
+    None for real peripherals, whose link is whatever the radios negotiate.
+    """
 
     id: str
     name: str | None
     address: str | None
     backend: str
+    kind: str = "watch"
+    adapter: str | None = None
+    link: LinkParams | None = None
+
+    @property
+    def simulated(self) -> bool:
+        """True for a peripheral on the simulated air."""
+        return self.backend == "sim"
+
+    @property
+    def hci_transport(self) -> str | None:
+        """The Bumble transport of a ``bumble:`` peripheral's dongle (``usb:0``), else None."""
+        return self.backend.removeprefix("bumble:") if self.backend.startswith("bumble:") else None
+
+    @property
+    def label(self) -> str:
+        """How messages name it: the advertised name, else the address."""
+        return self.name or self.address or self.id
 
 
 @dataclass(frozen=True)
 class WifiNetwork:
-    """An SSID of the bench's access point; the PSK is read from ``psk_env`` when used."""
+    """An SSID of the bench's access point; the PSK is read from ``psk_env`` when used.
+
+    ``bssid``, ``channel`` and ``signal_dbm`` describe the simulated radio (a lab AP has its own);
+    ``push_port`` marks the SSID in the local push provider's match list: its server
+    namespace runs the local push server on the gateway at that port.
+    """
 
     ssid: str
     security: str
     psk_env: str | None
     subnet: ipaddress.IPv4Network
+    bssid: str | None = None
+    channel: int = 6
+    signal_dbm: int = -45
+    push_port: int | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +133,10 @@ class WifiStation:
     backend: str
     iface: str | None
     mac: str | None
+    #: Which LAN station it is on the simulated bench (``rig`` or ``dut``: its namespace).
+    role: str | None = None
+    #: wpa_supplicant's control directory on a lab bench.
+    ctrl_dir: str = "/var/run/wpa_supplicant"
 
 
 @dataclass(frozen=True)
@@ -115,6 +164,7 @@ class Bench:
     file: Path
     serial: tuple[SerialBoard, ...] = ()
     ble: tuple[BlePeripheral, ...] = ()
+    ble_link: LinkParams = field(default_factory=LinkParams)
     wifi_stations: tuple[WifiStation, ...] = ()
     wifi_networks: tuple[WifiNetwork, ...] = ()
     multicast: tuple[MulticastGroup, ...] = ()
@@ -195,7 +245,8 @@ def parse_bench(raw: Mapping[str, object], *, file: Path) -> Bench:
     head.finish()
 
     serial = tuple(_serial_board(t) for t in top.tables("serial"))
-    ble = tuple(_ble_peripheral(t) for t in top.tables("ble"))
+    ble_link = _link_params(top.table("ble_link"), LinkParams())
+    ble = tuple(_ble_peripheral(t, ble_link) for t in top.tables("ble"))
     wifi = top.table("wifi")
     stations = tuple(_wifi_station(t) for t in wifi.tables("stations"))
     networks = tuple(_wifi_network(t) for t in wifi.tables("networks"))
@@ -233,6 +284,7 @@ def parse_bench(raw: Mapping[str, object], *, file: Path) -> Bench:
         file=file,
         serial=serial,
         ble=ble,
+        ble_link=ble_link,
         wifi_stations=stations,
         wifi_networks=networks,
         multicast=multicast,
@@ -269,7 +321,7 @@ def _serial_board(table: Table) -> SerialBoard:
         emulator = EmulatorSpec(
             clock_offset_s=emu.number("clock_offset_s", 0.0),
             clock_drift_ppm=emu.number("clock_drift_ppm", 0.0),
-            faults=emu.str_list("faults"),
+            faults=_emulator_faults(emu.table("faults")),
         )
         emu.finish()
     elif port == "sim":
@@ -278,17 +330,92 @@ def _serial_board(table: Table) -> SerialBoard:
     return SerialBoard(id=board_id, port=port, baud=baud, role=role, emulator=emulator)
 
 
-def _ble_peripheral(table: Table) -> BlePeripheral:
+def _emulator_faults(table: Table) -> dict[str, dict[str, object]]:
+    """``[serial.emulator.faults]``: ``stall = { hold_s = 0.5 }``, per the emulator's rules."""
+    from rigs.serial.emulator_faults import fault_params
+
+    faults: dict[str, dict[str, object]] = {}
+    for name in table.names():
+        params = table.raw_table(name)
+        try:
+            faults[name] = dict(fault_params(name, params))
+        except ValueError as exc:
+            raise table.error(name, str(exc)) from None
+    table.finish()
+    return faults
+
+
+def _ble_peripheral(table: Table, default_link: LinkParams) -> BlePeripheral:
     peripheral_id = _ident(table)
     name = table.opt_text("name")
     address = table.opt_text("address")
     if name is None and address is None:
         raise table.error("name", "missing: a peripheral needs a name or an address")
+    if address is not None and not _BLE_ADDRESS.match(address):
+        raise table.error("address", f"must look like F0:00:00:00:00:01, not {address!r}")
     backend = table.text("backend", "sim")
     if backend not in ("sim", "bluez") and not backend.startswith("bumble:"):
         raise table.error("backend", f"must be sim, bluez or bumble:<transport>, not {backend!r}")
+    if backend == "bumble:":
+        raise table.error("backend", "bumble: needs a transport, e.g. bumble:usb:0")
+    kind = table.choice("kind", BLE_SIM_KINDS, "watch")
+    adapter = table.opt_text("adapter")
+    if adapter is not None and backend != "bluez":
+        raise table.error("adapter", "only a bluez peripheral picks a BlueZ adapter (hci0...)")
+    link = None
+    if backend == "sim":
+        if name is None:
+            raise table.error("name", "missing: a simulated peripheral advertises a name")
+        if len(name.encode()) > 20:
+            raise table.error("name", "at most 20 bytes: it must fit the 31 advertising bytes")
+        if address is None:
+            address = _sim_address(peripheral_id)
+        elif int(address[:2], 16) & 0xC0 != 0xC0:
+            raise table.error(
+                "address", f"{address} is not a random static address (first byte C0..FF)"
+            )
+        link = _link_params(table.table("link"), default_link)
+    elif table.has("link"):
+        raise table.error("link", 'link parameters apply only to backend = "sim" peripherals')
     table.finish()
-    return BlePeripheral(id=peripheral_id, name=name, address=address, backend=backend)
+    return BlePeripheral(
+        id=peripheral_id,
+        name=name,
+        address=None if address is None else address.upper(),
+        backend=backend,
+        kind=kind,
+        adapter=adapter,
+        link=link,
+    )
+
+
+def _sim_address(peripheral_id: str) -> str:
+    """A stable random static address for a simulated peripheral that declares none.
+
+    Derived from the id, so a bench's addresses do not change between runs (a lab notebook or
+    a capture can name them).
+    """
+    digest = hashlib.sha256(peripheral_id.encode()).digest()
+    return ":".join(f"{b:02X}" for b in (0xC0 | digest[0], *digest[1:6]))
+
+
+def _link_params(table: Table, base: LinkParams) -> LinkParams:
+    """``base`` with the keys of ``table`` applied, validated as one link (names the key)."""
+    values = base.to_dict()
+    for key in LINK_FIELDS:
+        if not table.has(key):
+            continue
+        if key in ("packets_per_event", "peripheral_latency", "ll_octets", "seed"):
+            values[key] = table.integer(key, minimum=0)
+        else:
+            values[key] = table.number(key, minimum=0.0)
+    table.finish()
+    try:
+        return LinkParams(**values)
+    except ValueError as exc:
+        reason = str(exc)
+        key = reason.split(" ", 1)[0]
+        raise table.error(key if key in LINK_FIELDS else "(link)", reason) from None
 
 
 def _wifi_station(table: Table) -> WifiStation:
@@ -298,8 +425,16 @@ def _wifi_station(table: Table) -> WifiStation:
     mac = table.opt_text("mac")
     if backend == "wpa_supplicant" and iface is None and mac is None:
         raise table.error("mac", "missing: a real adapter is chosen by mac (or iface)")
+    if mac is not None and not _MAC.match(mac):
+        raise table.error("mac", f"must look like 02:00:00:00:00:01, not {mac!r}")
+    role = table.opt_text("role")
+    if role is not None and not re.match(r"^[a-z][a-z0-9]{0,7}$", role):
+        raise table.error("role", f"must be a short lowercase name (rig, dut), not {role!r}")
+    ctrl_dir = table.text("ctrl_dir", "/var/run/wpa_supplicant")
     table.finish()
-    return WifiStation(id=station_id, backend=backend, iface=iface, mac=mac)
+    return WifiStation(
+        id=station_id, backend=backend, iface=iface, mac=mac, role=role, ctrl_dir=ctrl_dir
+    )
 
 
 def _wifi_network(table: Table) -> WifiNetwork:
@@ -318,6 +453,18 @@ def _wifi_network(table: Table) -> WifiNetwork:
         subnet = ipaddress.IPv4Network(subnet_text)
     except ValueError as exc:
         raise table.error("subnet", f"not an IPv4 subnet: {exc}") from None
+    bssid = table.opt_text("bssid")
+    if bssid is not None and not _MAC.match(bssid):
+        raise table.error("bssid", f"must look like 02:00:00:00:01:00, not {bssid!r}")
+    channel = table.integer("channel", 6, minimum=1)
+    if not (channel <= 14 or 32 <= channel <= 177):
+        raise table.error("channel", f"{channel} is neither 2.4 GHz (1-14) nor 5 GHz (32-177)")
+    signal_dbm = table.integer("signal_dbm", -45, minimum=-120)
+    if signal_dbm > 0:
+        raise table.error("signal_dbm", f"must be at most 0 dBm, not {signal_dbm}")
+    push_port = table.integer("push_port", 0, minimum=1) if table.has("push_port") else None
+    if push_port is not None and push_port > 65535:
+        raise table.error("push_port", f"must be at most 65535, not {push_port}")
     table.finish(
         hints={
             name: "a PSK is never written in a bench file: put it in an environment "
@@ -325,7 +472,16 @@ def _wifi_network(table: Table) -> WifiNetwork:
             for name in ("psk", "password", "passphrase", "key")
         }
     )
-    return WifiNetwork(ssid=ssid, security=security, psk_env=psk_env, subnet=subnet)
+    return WifiNetwork(
+        ssid=ssid,
+        security=security,
+        psk_env=psk_env,
+        subnet=subnet,
+        bssid=None if bssid is None else bssid.lower(),
+        channel=channel,
+        signal_dbm=signal_dbm,
+        push_port=push_port,
+    )
 
 
 def _multicast_group(table: Table) -> MulticastGroup:

@@ -1,0 +1,79 @@
+"""A bench file's serial board, opened: the emulator behind it (sim) and the link to it.
+
+The fixtures, ``bench up`` and any script want the same thing from a ``[[serial]]`` entry: for
+``port = "sim"``, start the board emulator with the bench file's clock and faults and open the
+link on its by-id style link; for a real port, just open the link. Keeping that here (not in a
+fixture) means the CLI and the tests cannot disagree about how a board is brought up, and
+``close()`` stops exactly what ``open_board`` started, by pid, even when opening failed half-way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from rigs.bench import SerialBoard
+from rigs.errors import RigFault
+from rigs.serial.emulator_process import EmulatorProcess
+from rigs.serial.link import BoardLink
+
+
+class NotSimulated(RigFault):
+    """A fault was asked of a board that is real hardware: only the emulator can fake one."""
+
+
+@dataclass
+class OpenBoard:
+    """One opened board: its bench entry, the link, and the emulator when simulated."""
+
+    spec: SerialBoard
+    link: BoardLink
+    emulator: EmulatorProcess | None
+
+    def fault(self, name: str, **params: Any) -> None:
+        """Turn an emulator fault on (garbage, stall, truncate, unplug, slow_baud)."""
+        if self.emulator is None:
+            raise NotSimulated(f"board {self.spec.id} on {self.spec.port} is real: no faults")
+        self.emulator.set_fault(name, **params)
+
+    def clear_faults(self) -> None:
+        if self.emulator is not None:
+            self.emulator.clear_faults()
+
+    def evidence(self) -> dict[str, str]:
+        """Name → text of what a report should keep: the board's log and the link's view."""
+        texts = {
+            f"{self.spec.id}-board-log": "\n".join(str(line) for line in self.link.logs) + "\n",
+            f"{self.spec.id}-link": json.dumps(self.link.report(), indent=2, default=str),
+        }
+        if self.emulator is not None:
+            texts[f"{self.spec.id}-emulator-log"] = self.emulator.log_text()
+        return texts
+
+
+@contextmanager
+def open_board(spec: SerialBoard, *, timeout_s: float = 1.0) -> Iterator[OpenBoard]:
+    """Bring ``spec`` up (emulator first when simulated), say hello, and yield it."""
+    emulator: EmulatorProcess | None = None
+    if spec.simulated:
+        emu = spec.emulator
+        emulator = EmulatorProcess(
+            name=spec.id,
+            offset_s=emu.clock_offset_s if emu else 0.0,
+            drift_ppm=emu.clock_drift_ppm if emu else 0.0,
+            faults=dict(emu.faults) if emu else None,
+        )
+    try:
+        port = spec.port
+        if emulator is not None:
+            emulator.start()
+            port = emulator.port  # the by-id style link, as a real board is opened
+        with BoardLink(port, baud=spec.baud, name=spec.id, timeout_s=timeout_s) as link:
+            link.hello()
+            yield OpenBoard(spec=spec, link=link, emulator=emulator)
+    finally:
+        if emulator is not None:
+            emulator.stop()
