@@ -1,0 +1,1 @@
+"""Operations on a bench host: doctor, inventory, and their command-line faces."""

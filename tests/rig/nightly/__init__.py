@@ -1,0 +1,1 @@
+"""Nightly-CI features: gate, leases, retries, doctor, inventory."""

@@ -1,0 +1,51 @@
+"""Inventory against a fake /dev + /sys tree; doctor's verdict depends on the bench's needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rigs.bench import load_bench
+from rigs.ops.doctor import run_doctor
+from rigs.ops.inventory import SerialPortInfo, scan, take_inventory
+
+LAB = Path(__file__).resolve().parents[3] / "fixtures" / "benches" / "lab-example.toml"
+
+
+def _fake_root(tmp: Path) -> Path:
+    by_id = tmp / "dev" / "serial" / "by-id"
+    by_id.mkdir(parents=True)
+    (tmp / "dev" / "ttyACM0").touch()
+    (tmp / "dev" / "ttyUSB7").touch()
+    (by_id / "usb-SEGGER_J-Link_000683412345-if00").symlink_to("../../ttyACM0")
+    wlan = tmp / "sys" / "class" / "net" / "wlx0"
+    (wlan / "wireless").mkdir(parents=True)
+    (wlan / "address").write_text("00:11:22:33:44:55\n")
+    (tmp / "sys" / "class" / "net" / "eth0").mkdir()
+    return tmp
+
+
+def test_inventory_present_missing_unexpected(tmp_path: Path) -> None:
+    root = _fake_root(tmp_path)
+    ports = [
+        SerialPortInfo("/dev/ttyACM0", 0x1366, 0x1015, "000683412345", "J-Link"),
+        SerialPortInfo("/dev/ttyUSB7", 0x0403, 0x6001, "FT1", "FTDI"),
+    ]
+    inventory = take_inventory(load_bench(LAB), scan(root, lambda: ports), root)
+    status = {(e.kind, e.id): (e.status, e.detail) for e in inventory.entries}
+    assert status[("serial", "sensor-board")][0] == "present"
+    assert "USB 1366:1015 SN 000683412345" in status[("serial", "sensor-board")][1]
+    assert status[("serial", "shared-board")][0] == "remote"
+    assert status[("wifi", "rig-station")] == ("present", "wlx0 00:11:22:33:44:55")
+    assert status[("serial", "/dev/ttyUSB7")][0] == "unexpected"
+    assert status[("ble", "watch-sensor")][0] == "missing"  # no BlueZ adapter in the fake /sys
+    assert "missing: ble watch-sensor" in inventory.summary()
+    assert inventory.environment()["inventory.serial.sensor-board"].startswith("present: ")
+
+
+def test_doctor_fails_only_what_the_bench_needs(tmp_path: Path) -> None:
+    lab = {r.name: r for r in run_doctor(load_bench(LAB), tmp_path)}
+    assert lab["wpa_supplicant"].status == "fail" and lab["wpa_supplicant"].fix
+    sim = {r.name: r for r in run_doctor(load_bench(None), tmp_path)}
+    assert sim["wpa_supplicant"].status == "warn"
+    assert "not needed by bench sim" in sim["wpa_supplicant"].detail
+    assert sim["python deps"].status == "ok"
