@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rigs.ble.params import LINK_FIELDS, LinkParams
 from rigs.bench_schema import Table
+from rigs.ble.params import LINK_FIELDS, LinkParams
 from rigs.errors import BenchFileError
 from rigs.measure.limits import Limits
 

@@ -20,10 +20,16 @@ from pathlib import Path
 
 from rigs.bench import load_bench
 from rigs.errors import BenchFileError, RigFault
+from rigs.report.gate import GateConfigError, GateResult, load_gate, run_gate
 
 REPO = Path(__file__).resolve().parent.parent
 #: Modules that add a capability's subcommands: each has ``add_commands(subparsers)``.
-CAPABILITY_COMMANDS: tuple[str, ...] = ()
+CAPABILITY_COMMANDS: tuple[str, ...] = (
+    "rigs.ops.commands",
+    "rigs.ble.cli",
+    "rigs.wifi.cli",
+    "rigs.net.cli",
+)
 REPORTS = REPO / "reports"
 
 
@@ -51,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--bench", metavar="PATH", help="bench file (default: the simulated bench)")
     check.add_argument("--json", action="store_true", help="print the inventory as JSON")
     check.set_defaults(func=_bench_check)
+    up = bench_sub.add_parser(
+        "up", help="run the simulated bench until Ctrl-C, printing its endpoints as JSON"
+    )
+    up.add_argument("--bench", metavar="PATH", help="bench file (default: the simulated bench)")
+    up.set_defaults(func=_bench_up)
 
     report = sub.add_parser("report", help="generate the Allure 3 report from a results folder")
     report.add_argument("results", type=Path, help="allure-results folder")
@@ -59,6 +70,15 @@ def _parser() -> argparse.ArgumentParser:
         "--history", type=Path, default=None, help="folder carrying history.jsonl between runs"
     )
     report.add_argument("--single-file", action="store_true", help="one HTML file to mail/archive")
+    report.add_argument(
+        "--gate",
+        type=Path,
+        metavar="TOML",
+        help="quality gate (limits and regressions per metric key): exit 1 when it fails",
+    )
+    report.add_argument(
+        "--gate-json", type=Path, metavar="FILE", help="also write the gate's verdicts as JSON"
+    )
     report.set_defaults(func=_report)
 
     serve = sub.add_parser("serve", help="serve a generated report on 127.0.0.1")
@@ -101,17 +121,51 @@ def _bench_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_up(args: argparse.Namespace) -> int:
+    from rigs.bench_up import bench_up
+
+    return bench_up(args.bench)
+
+
 def _report(args: argparse.Namespace) -> int:
+    """Generate once; with ``--gate``, judge the run's metrics against the carried history.
+
+    The gate is judged *before* generating (history without tonight's point, see
+    :mod:`rigs.report.gate`) and printed even if Allure cannot run, so a broken Node install
+    never hides a regression, nor turns the gate green.
+    """
     from rigs.report.generate import generate
 
     if not args.results.is_dir():
         print(f"no results folder at {args.results}", file=sys.stderr)
         return 2
-    index = generate(
-        args.results, args.output, history_dir=args.history, single_file=args.single_file
-    )
-    print(f"Allure report: {index}")
-    return 0
+    verdict: GateResult | None = None
+    if args.gate is not None:
+        try:
+            verdict = run_gate(load_gate(args.gate), args.results, args.history)
+        except GateConfigError as exc:
+            print(f"gate file refused: {exc}", file=sys.stderr)
+            return 2
+    try:
+        index = generate(
+            args.results, args.output, history_dir=args.history, single_file=args.single_file
+        )
+        print(f"Allure report: {index}")
+    finally:
+        if verdict is not None:
+            _print_gate(verdict, args.gate, args.gate_json)
+    return 0 if verdict is None or verdict.passed else 1
+
+
+def _print_gate(verdict: GateResult, config: Path, json_out: Path | None) -> None:
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(verdict.to_dict(), indent=2) + "\n", encoding="utf-8")
+    state = "passed" if verdict.passed else f"FAILED ({len(verdict.failures)} of "
+    state += "" if verdict.passed else f"{len(verdict.checks)} checks)"
+    print(f"quality gate {config}: {state}")
+    for check in verdict.checks:
+        print(f"  {'ok  ' if check.ok else 'FAIL'} {check.message}")
 
 
 def _demo(args: argparse.Namespace) -> int:

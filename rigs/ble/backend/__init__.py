@@ -16,12 +16,12 @@ the built-in backends), so ``backend=`` must be passed; ``bumble=`` may be left 
 
 Parts: :mod:`.adapter` (one Bumble stack per controller), :mod:`.scanner`, :mod:`.client`,
 :mod:`.gatt` (discovery), :mod:`.advertising` (AD decoding), :mod:`.errors` (exception
-mapping), :mod:`.controller` (a virtual controller whose connect cancel works, TCP exposure).
+mapping). The virtual controller and its TCP endpoint, shared with the simulated air, are in
+:mod:`rigs.ble.controller` and :mod:`rigs.ble.hci_server`.
 """
 
 from rigs.ble.backend.adapter import BumbleAdapter, BumbleAdapters
 from rigs.ble.backend.client import BumbleClient
-from rigs.ble.backend.controller import RigController, serve_controller_tcp
 from rigs.ble.backend.errors import BleakHardwareTimeout, BleakLinkLost
 from rigs.ble.backend.lease import ENV_TRANSPORT
 from rigs.ble.backend.scanner import BumbleDeviceDetails, BumbleScanner
@@ -35,6 +35,4 @@ __all__ = [
     "BumbleClient",
     "BumbleDeviceDetails",
     "BumbleScanner",
-    "RigController",
-    "serve_controller_tcp",
 ]

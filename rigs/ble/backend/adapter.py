@@ -28,8 +28,8 @@ from bumble.link import LocalLink
 from bumble.transport import open_transport
 from bumble.transport.common import Transport
 
-from rigs.ble.backend.controller import LinkedHost
 from rigs.ble.backend.errors import BleakHardwareTimeout, link_error
+from rigs.ble.controller import LinkedHost
 from rigs.errors import HardwareGone, RigFault
 
 AdvertisementListener = Callable[[Advertisement], None]

@@ -28,7 +28,7 @@ from bumble.gatt import Characteristic, CharacteristicValue, Descriptor, Service
 from bumble.host import Host
 from bumble.link import LocalLink
 
-from rigs.ble.backend.controller import LinkedHost
+from rigs.ble.controller import LinkedHost
 
 HEART_RATE_SERVICE = "180D"
 HEART_RATE_MEASUREMENT = "2A37"

@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from bumble.link import LocalLink
 
-from rigs.ble.backend.controller import TcpControllerServer, serve_controller_tcp
+from rigs.ble.hci_server import HciServer
 from rigs.ble.peripherals.heart_rate import HeartRatePeripheral
 from rigs.errors import HardwareTimeout, RigFault
 
@@ -36,18 +36,19 @@ class PeripheralServer:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name=f"ble-{name}")
         self._peripheral: HeartRatePeripheral | None = None
-        self._server: TcpControllerServer | None = None
+        self._server: HciServer | None = None
 
     def start(self) -> str:
         """Bring the link up; returns the transport string for the test's adapter."""
         self._thread.start()
         self._peripheral, self._server = self._run(self._bring_up())
-        return self._server.spec
+        return self._server.transport_spec
 
-    async def _bring_up(self) -> tuple[HeartRatePeripheral, TcpControllerServer]:
+    async def _bring_up(self) -> tuple[HeartRatePeripheral, HciServer]:
         link = LocalLink()  # type: ignore[no-untyped-call]
         peripheral = await HeartRatePeripheral.on_link(link, name=self.name)
-        server = await serve_controller_tcp(link, "tcp-central")
+        server = HciServer(link)
+        await server.start()
         return peripheral, server
 
     @property
@@ -62,7 +63,7 @@ class PeripheralServer:
         """``tcp-client:127.0.0.1:PORT`` of the exposed controller."""
         if self._server is None:
             raise RigFault(f"{self.name}: server not started")
-        return self._server.spec
+        return self._server.transport_spec
 
     def call(self, action: Callable[[HeartRatePeripheral], Awaitable[T]]) -> Future[T]:
         """Run ``action(peripheral)`` on the server's loop (await ``asyncio.wrap_future(...)``)."""

@@ -36,12 +36,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from rigs.ble.hci_server import HciServer
+from rigs.ble.params import LinkParams
 from rigs.ble.sim.config import AirConfig
 from rigs.ble.sim.control import ControlServer
 from rigs.ble.sim.faults import Direction
-from rigs.ble.sim.hci_server import HciServer
 from rigs.ble.sim.link import TimedLink
-from rigs.ble.sim.params import LinkParams
 from rigs.ble.sim.peripherals import WatchPeripheral
 from rigs.errors import RigFault
 

@@ -22,11 +22,11 @@ from bumble.controller import Controller
 from bumble.core import UUID
 from bumble.device import Connection, Device, Peer
 from bumble.gatt_client import CharacteristicProxy
+from bumble.link import LocalLink
 from bumble.transport import open_transport
 from bumble.transport.common import Transport
 
-from rigs.ble.sim.controller import SimController
-from rigs.ble.sim.link import TimedLink
+from rigs.ble.controller import RigController
 from rigs.ble.sim.watch_protocol import (
     ACK_CHARACTERISTIC,
     CONTROL_CHARACTERISTIC,
@@ -73,10 +73,10 @@ class ProbeCentral:
 
     @classmethod
     async def on_link(
-        cls, link: TimedLink, address: str = "E0:00:00:00:00:C1", name: str = "central"
+        cls, link: LocalLink, address: str = "E0:00:00:00:00:C1", name: str = "central"
     ) -> ProbeCentral:
         """A central whose controller sits on ``link`` in this process."""
-        controller: Controller = SimController(name, link=link)
+        controller: Controller = RigController(name, link=link)
         device = Device.with_hci(name, hci.Address(address), controller, controller)
         await device.power_on()
         return cls(device)

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rigs.ble.sim.params import LinkParams
+from rigs.ble.params import LinkParams
 from rigs.ble.sim.peripherals import PeripheralSpec
 from rigs.errors import BenchFileError
 

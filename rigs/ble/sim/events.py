@@ -34,8 +34,8 @@ import math
 import random
 from collections.abc import Callable
 
+from rigs.ble.params import LinkParams
 from rigs.ble.sim.faults import Direction, FaultBoard
-from rigs.ble.sim.params import LinkParams
 
 Deliver = Callable[[Direction, bytes], None]
 """Called at the event that carries a PDU, with the direction it travelled."""

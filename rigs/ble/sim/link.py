@@ -34,9 +34,9 @@ from bumble import controller as bumble_controller
 from bumble import core, hci, ll
 from bumble.link import LocalLink
 
+from rigs.ble.params import LinkParams
 from rigs.ble.sim.events import ConnectionEvents
 from rigs.ble.sim.faults import Direction, FaultBoard
-from rigs.ble.sim.params import LinkParams
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 """Simulated BLE peripherals that live on the air: the watch/sensor of the delivery scenario.
 
-A peripheral is a Bumble :class:`~bumble.device.Device` on its own :class:`SimController`
-attached to the :class:`~rigs.ble.sim.link.TimedLink`, so a central reaches it through the same
+A peripheral is a Bumble :class:`~bumble.device.Device` on its own
+:class:`~rigs.ble.controller.RigController` attached to the
+:class:`~rigs.ble.sim.link.TimedLink`, so a central reaches it through the same
 advertising, connection events and GATT exchanges as a board on a bench. Its GATT layout and
 bytes are in :mod:`rigs.ble.sim.watch_protocol`.
 
@@ -23,9 +24,9 @@ from typing import Any
 from bumble import att, gatt, hci
 from bumble.core import AdvertisingData
 from bumble.device import Connection, Device
+from bumble.link import LocalLink
 
-from rigs.ble.sim.controller import SimController
-from rigs.ble.sim.link import TimedLink
+from rigs.ble.controller import RigController
 from rigs.ble.sim.watch_protocol import (
     ACK_CHARACTERISTIC,
     CONTROL,
@@ -86,9 +87,9 @@ class WatchPeripheral:
 
     kind = "heart_rate"
 
-    def __init__(self, spec: PeripheralSpec, link: TimedLink) -> None:
+    def __init__(self, spec: PeripheralSpec, link: LocalLink) -> None:
         self.spec = spec
-        self.controller = SimController(spec.name, link=link)
+        self.controller = RigController(spec.name, link=link)
         self.device = Device.with_hci(
             spec.name, hci.Address(spec.address), self.controller, self.controller
         )

@@ -35,7 +35,7 @@ def refused(tmp_path: Path, body: str) -> BenchFileError:
 def test_default_bench_is_the_simulated_one() -> None:
     bench = load_bench()
     assert bench.simulated
-    assert bench.capabilities == {"serial"}
+    assert {"serial", "ble"} <= bench.capabilities
     board = bench.board("sensor-board")
     assert board.simulated and board.emulator is not None
     assert board.emulator.clock_drift_ppm == 80.0

@@ -15,7 +15,9 @@ from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.uuids import normalize_uuid_16
 from bumble.link import LocalLink
 
-from rigs.ble.backend import BumbleAdapters, BumbleClient, BumbleScanner, serve_controller_tcp
+from rigs.ble.backend import BumbleAdapters, BumbleClient, BumbleScanner
+from rigs.ble.controller import DLE_ACL_LENGTH, RigController
+from rigs.ble.hci_server import HciServer
 from rigs.ble.peripherals import HeartRatePeripheral, PeripheralServer
 from rigs.ble.peripherals.heart_rate import heart_rate_measurement
 
@@ -71,17 +73,31 @@ def test_transport_string_opens_a_private_adapter_for_one_client() -> None:
         asyncio.run(asyncio.wait_for(main(), 20))
 
 
-def test_tcp_controller_socket_disables_nagle() -> None:
+def test_hci_server_gives_each_client_its_own_dle_controller_without_nagle() -> None:
     """Without TCP_NODELAY on the accepted socket every ATT round trip costs 40 ms more."""
 
     async def main() -> None:
         link = LocalLink()
-        server = await serve_controller_tcp(link, "nodelay-check")
+        server = HciServer(link)
+        spec = await server.start()
         try:
-            async with BumbleAdapters() as adapters:
-                await adapters.get(server.spec)
-                accepted = server.transport.sink.transport.get_extra_info("socket")
-                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+            async with BumbleAdapters() as one, BumbleAdapters() as two:
+                first = await one.get(spec)
+                second = await two.get(spec)
+                assert first.address != second.address
+                assert len(server.clients) == 2
+                controllers = {client.controller for client in server.clients}
+                assert len(controllers) == 2, "one controller per TCP client"
+                for client in server.clients:
+                    assert isinstance(client.controller, RigController)
+                    assert client.transport is not None
+                    accepted = client.transport.get_extra_info("socket")
+                    assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+                host = first.device.host
+                assert host.le_acl_packet_queue is not None
+                assert host.le_acl_packet_queue.max_packet_size == DLE_ACL_LENGTH
+            await asyncio.sleep(0.05)
+            assert not server.clients, "a client that leaves unplugs its controller"
         finally:
             await server.close()
 

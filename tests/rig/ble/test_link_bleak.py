@@ -12,9 +12,9 @@ import time
 from bleak import BleakClient
 
 from rigs.ble.backend import BumbleAdapter, BumbleClient
+from rigs.ble.params import LinkParams
 from rigs.ble.sim.link import TimedLink
 from rigs.ble.sim.logs import quiet_bumble
-from rigs.ble.sim.params import LinkParams
 from rigs.ble.sim.peripherals import PeripheralSpec, WatchPeripheral
 from rigs.ble.sim.watch_protocol import HEART_RATE_MEASUREMENT, decode_heart_rate
 

@@ -16,10 +16,10 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from rigs.ble.params import LinkParams
 from rigs.ble.sim.central import Arrival, ProbeCentral
 from rigs.ble.sim.link import CONNECTION_TIMEOUT, TimedLink
 from rigs.ble.sim.logs import quiet_bumble
-from rigs.ble.sim.params import LinkParams
 from rigs.ble.sim.peripherals import PeripheralSpec, WatchPeripheral
 from rigs.errors import HardwareTimeout
 

@@ -39,7 +39,7 @@ def test_header_shows_bench_and_inventory(inner: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "bench: sim (sim) from */sim.toml",
-            "bench capabilities: serial",
+            "bench capabilities: *ble*serial*",
             "  sensor-board: serial sim*",
         ]
     )
@@ -51,8 +51,8 @@ def test_missing_capability_is_skipped_naming_it(inner: pytest.Pytester) -> None
         """
         import pytest
 
-        @pytest.mark.needs("serial", "ble")
-        def test_needs_ble():
+        @pytest.mark.needs("serial", "vpn")
+        def test_needs_vpn():
             pass
 
         @pytest.mark.needs("serial")
@@ -62,7 +62,7 @@ def test_missing_capability_is_skipped_naming_it(inner: pytest.Pytester) -> None
     )
     result = inner.runpytest("-rs")
     result.assert_outcomes(passed=1, skipped=1)
-    result.stdout.fnmatch_lines(["*bench 'sim' has no ble (test needs it)*"])
+    result.stdout.fnmatch_lines(["*bench 'sim' has no vpn (test needs it)*"])
 
 
 def test_unknown_capability_is_a_usage_error(inner: pytest.Pytester) -> None:

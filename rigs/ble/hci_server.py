@@ -1,15 +1,20 @@
-"""The air's HCI endpoint: one TCP port, a fresh virtual controller per connection.
+"""One TCP endpoint on a virtual link; each client gets its own virtual controller.
 
-Bumble's own ``tcp-server`` transport serves exactly one controller, and every client that
-connects shares it. A bench needs the opposite: the rig, a person's Bumble app and a second test
-process should each get their *own* controller on the same air, as if each had plugged in a USB
-dongle. :class:`HciServer` accepts any number of TCP connections; each one gets a new
-:class:`SimController` attached to the :class:`TimedLink` and speaks H4 (packet type byte, then
-the HCI packet), which is what Bumble's ``tcp-client:HOST:PORT`` transport expects.
+Bumble has no link relay any more: to let another process (or event loop) join a ``LocalLink``,
+keep the link where it lives and expose controllers on a TCP socket. Bumble's own ``tcp-server``
+transport serves exactly one controller, shared by every client that connects. A bench needs the
+opposite: the rig, a person's Bumble app and a second test process should each get their *own*
+controller on the same air, as if each had plugged in a USB dongle. :class:`HciServer` accepts
+any number of TCP connections; each one gets a new :class:`~rigs.ble.controller.RigController`
+on the link and speaks H4 (packet type byte, then the HCI packet), which is what Bumble's
+``tcp-client:HOST:PORT`` transport expects -- the same HCI code path as a USB or serial dongle.
 
 When a client goes away its controller leaves the air like an unplugged dongle: it stops
 advertising, forgets its connections without telling anyone (nothing is left to send the
 Terminate), and its peers see a supervision timeout (0x08), as on real air.
+
+Every accepted socket gets TCP_NODELAY: without it Nagle and delayed ACKs add about 40 ms to
+every ATT round trip. Loopback only: an HCI socket carries no authentication.
 """
 
 from __future__ import annotations
@@ -18,23 +23,24 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import socket
 from collections.abc import Callable
 
 from bumble import core
 from bumble.controller import Controller
+from bumble.link import LocalLink
 from bumble.transport.common import PacketParser
 
-from rigs.ble.sim.controller import SimController
-from rigs.ble.sim.link import TimedLink
+from rigs.ble.controller import RigController
 
 logger = logging.getLogger(__name__)
 
-ControllerFactory = Callable[[str, TimedLink], Controller]
+ControllerFactory = Callable[[str, LocalLink], Controller]
 
 
-def sim_controller(name: str, link: TimedLink) -> Controller:
-    """The default factory: a :class:`SimController` on ``link``."""
-    return SimController(name, link=link)
+def rig_controller(name: str, link: LocalLink) -> Controller:
+    """The default factory: a :class:`RigController` on ``link``."""
+    return RigController(name, link=link)
 
 
 class _HciClient(asyncio.Protocol):
@@ -43,13 +49,16 @@ class _HciClient(asyncio.Protocol):
     def __init__(self, server: HciServer, name: str) -> None:
         self._server = server
         self._name = name
-        self._transport: asyncio.Transport | None = None
+        self.transport: asyncio.Transport | None = None
         self.controller: Controller | None = None
         self._parser: PacketParser | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.transport = transport
         self.controller = self._server.factory(self._name, self._server.link)
         self.controller.host = self
         self._parser = PacketParser(self.controller)
@@ -62,17 +71,17 @@ class _HciClient(asyncio.Protocol):
             self._parser.feed_data(data)
         except core.InvalidPacketError as error:
             logger.warning("%s: not H4, closing: %s", self._name, error)
-            if self._transport is not None:
-                self._transport.close()
+            if self.transport is not None:
+                self.transport.close()
 
     def on_packet(self, packet: bytes) -> None:
         """The controller's output (events, ACL data) to the client."""
-        if self._transport is not None and not self._transport.is_closing():
-            self._transport.write(packet)
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(packet)
 
     def connection_lost(self, exc: Exception | None) -> None:
         logger.info("%s: HCI client left (%s)", self._name, exc)
-        self._transport = None
+        self.transport = None
         self._server.clients.discard(self)
         self.unplug()
 
@@ -88,11 +97,12 @@ class _HciClient(asyncio.Protocol):
                 advertising_set.stop()
         controller.le_scan_enable = False
         controller.le_connections.clear()
-        self._server.link.remove_controller(controller)
+        if controller in self._server.link.controllers:
+            self._server.link.remove_controller(controller)
 
     def close(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
+        if self.transport is not None:
+            self.transport.close()
 
 
 class HciServer:
@@ -100,10 +110,10 @@ class HciServer:
 
     def __init__(
         self,
-        link: TimedLink,
+        link: LocalLink,
         host: str = "127.0.0.1",
         port: int = 0,
-        factory: ControllerFactory = sim_controller,
+        factory: ControllerFactory = rig_controller,
     ) -> None:
         self.link = link
         self.host = host

@@ -17,7 +17,9 @@ from typing import Any
 
 from rigs.errors import BenchFileError
 
-_FIELDS = (
+#: The keys a link table may carry, in the order people think about them.
+#: The keys a link table may carry (bench file, air config, control requests).
+LINK_FIELDS = (
     "interval_ms",
     "packets_per_event",
     "loss",
@@ -104,9 +106,11 @@ class LinkParams:
         ``source`` names where the mapping came from (a file, "peripherals[0].link") so the error
         points a person at the right line.
         """
-        unknown = sorted(set(data) - set(_FIELDS))
+        unknown = sorted(set(data) - set(LINK_FIELDS))
         if unknown:
-            raise BenchFileError(source, unknown[0], f"unknown link parameter; known: {_FIELDS}")
+            raise BenchFileError(
+                source, unknown[0], f"unknown link parameter; known: {LINK_FIELDS}"
+            )
         try:
             return cls(**dict(data))
         except (TypeError, ValueError) as error:

@@ -1,0 +1,164 @@
+"""``python -m rigs bench up``: the simulated bench, outside any test run, for everyone's tools.
+
+People debug with their own tools before they write a test: a bleak script, ``bumble-scan``,
+``wpa_cli``, a terminal on a pty. ``bench up`` starts the simulated parts of a bench file, prints
+ONE JSON document of their endpoints on stdout, and stays up until SIGINT/SIGTERM::
+
+    $ python -m rigs bench up &
+    {"bench": "sim", "pid": 4242, "parts": {"ble": {"hci": ["tcp-client:127.0.0.1:40123"], ...}}}
+    $ bumble-scan tcp-client:127.0.0.1:40123          # any Bumble app joins the virtual air
+    $ python -m rigs ble scan                         # attaches to the running bench
+
+A bench is made of *parts* (:class:`BenchPart`: start → endpoints, stop). Today there is one,
+the BLE air; serial emulators and the Wi-Fi/LAN namespaces join as more parts without changing
+the command. While it runs, a state file (``$XDG_RUNTIME_DIR`` or ``/tmp``,
+``rigs-bench-<hash of the bench path>.json``) holds the same document, so the CLI attaches to
+the running air instead of starting a private one; a state file whose pid is dead is stale and
+removed by whoever finds it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any, Protocol, TextIO
+
+from rigs.bench import Bench, load_bench
+from rigs.errors import RigFault
+
+
+class BenchPart(Protocol):
+    """One simulated part of the bench: started, described by its endpoints, stopped."""
+
+    name: str
+
+    def start(self) -> dict[str, Any]:
+        """Bring the part up; returns its endpoints (JSON-able)."""
+
+    def stop(self) -> None:
+        """Tear it down (idempotent), removing what it created."""
+
+
+class BleAirPart:
+    """The simulated BLE air with the bench's ``sim`` peripherals."""
+
+    name = "ble"
+
+    def __init__(self, bench: Bench) -> None:
+        from rigs.ble.sim import AirProcess
+        from rigs.ble.sim.bench import air_config
+
+        config = air_config(bench)
+        if config is None:
+            raise RigFault("the bench has no simulated BLE peripheral")
+        self._air = AirProcess(config)
+
+    def start(self) -> dict[str, Any]:
+        endpoints = self._air.start()
+        return {
+            "hci": list(endpoints.hci),
+            "control": endpoints.control,
+            "log": endpoints.log,
+            "air_pid": endpoints.pid,
+            "link": endpoints.link,
+            "peripherals": list(endpoints.peripherals),
+        }
+
+    def stop(self) -> None:
+        self._air.stop()
+
+
+def parts_for(bench: Bench) -> list[BenchPart]:
+    """The simulated parts a bench file asks for (only those this version can start)."""
+    parts: list[BenchPart] = []
+    if any(p.simulated for p in bench.ble):
+        parts.append(BleAirPart(bench))
+    return parts
+
+
+def state_path(bench_file: Path) -> Path:
+    """Where a running ``bench up`` for ``bench_file`` describes itself."""
+    digest = hashlib.sha256(str(bench_file.resolve()).encode()).hexdigest()[:16]
+    folder = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    return Path(folder) / f"rigs-bench-{digest}.json"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_state(bench_file: Path) -> dict[str, Any] | None:
+    """The endpoints of a running ``bench up`` for this file; stale or broken files are removed."""
+    path = state_path(bench_file)
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        pid = int(state["pid"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
+    if not isinstance(state, dict) or not _alive(pid):
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
+    return state
+
+
+def bench_up(bench_path: str | Path | None, out: TextIO = sys.stdout) -> int:
+    """Run the simulated bench until SIGINT/SIGTERM; 0 on a clean stop, 1 if one is running."""
+    bench = load_bench(bench_path)
+    if read_state(bench.file) is not None:
+        print(
+            f"bench up already running for {bench.file} ({state_path(bench.file)})", file=sys.stderr
+        )
+        return 1
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    started: list[BenchPart] = []
+    state_file = state_path(bench.file)
+    try:
+        endpoints: dict[str, Any] = {}
+        for part in parts_for(bench):
+            endpoints[part.name] = part.start()
+            started.append(part)
+        document = {
+            "bench": bench.name,
+            "file": str(bench.file),
+            "pid": os.getpid(),
+            "state_file": str(state_file),
+            "parts": endpoints,
+        }
+        temporary = state_file.with_suffix(".tmp")
+        temporary.write_text(json.dumps(document), encoding="utf-8")
+        temporary.replace(state_file)
+        print(json.dumps(document), file=out, flush=True)
+        while not stop.wait(0.5):
+            pass
+        return 0
+    finally:
+        with contextlib.suppress(OSError):
+            state_file.unlink()
+        for part in reversed(started):
+            part.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
