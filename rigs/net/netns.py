@@ -134,6 +134,7 @@ class Netns:
         self.path = path
         self._fd = fd
         self.owned = owned
+        self._enter = True
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -193,6 +194,18 @@ class Netns:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         return cls(os.path.basename(path), path, fd, owned=False)
 
+    @classmethod
+    def current(cls) -> Netns:
+        """The caller's own namespace: work runs in plain threads, without ``setns``.
+
+        ``setns`` needs CAP_SYS_ADMIN even into one's own namespace, so a user without it (the
+        CLI on a laptop, joining a group on ``wlan0``) still gets the same endpoint classes.
+        """
+        fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        ns = cls("(current)", "/proc/thread-self/ns/net", fd, owned=False)
+        ns._enter = False
+        return ns
+
     def remove(self) -> None:
         """Close the handle and, if the rig created it, unmount and unlink the namespace.
 
@@ -226,7 +239,7 @@ class Netns:
         """Run ``fn(*args)`` in a thread entered into this namespace and return its result."""
         return _run_in_thread(
             lambda: fn(*args),
-            enter_fd=self.fd,
+            enter_fd=self.fd if self._enter else None,
             timeout_s=timeout_s,
             name=f"in-{self.name}",
         )

@@ -38,12 +38,17 @@ class LanRadioHook:
             )
         return station
 
-    def on_associate(self, station_iface: str, ssid: str, bssid: str) -> None:
-        """The station completed association with ``ssid`` (``bssid`` is logged only)."""
+    def on_associate(self, station_iface: str, ssid: str, bssid: str) -> str:
+        """The station completed association with ``ssid`` (``bssid`` is logged only).
+
+        Returns the station's address, which the simulated daemon reports as STATUS
+        ``ip_address=`` (as the real one does once DHCP finished).
+        """
         station = self._station(station_iface)
         address = self.lan.associate(station, ssid)
         self.events.append(("associate", station, ssid))
         log.info("radio: %s (%s) on %s/%s got %s", station, station_iface, ssid, bssid, address)
+        return str(address.ip)
 
     def on_disassociate(self, station_iface: str) -> None:
         """The station lost or left its association."""
