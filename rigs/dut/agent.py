@@ -1,0 +1,437 @@
+"""The rig's agent endpoint: where the phone and watch test apps (or the simulated DUT) dial in.
+
+:class:`AgentServer` listens on one TCP address (``127.0.0.1`` in tests, an address inside the
+rig's namespace on the simulated bench, the rig's LAN address on a real bench), checks each
+app's ``hello`` and hands out one :class:`DutLink` per app. A link is the rig's whole view of an
+app: commands with request ids and timeouts, and the :class:`~rigs.dut.events.EventLog` of
+everything the app reported, stamped with the rig's clock on arrival::
+
+    with AgentServer("127.0.0.1") as agent:
+        ...start the app, pointing it at agent.address...
+        phone = agent.wait_for("phone", timeout=10)
+        phone.request("relay.start", {"period_ms": 100})
+        phone.events.wait_event("relay.started", timeout=5)
+
+Threads, not asyncio: the scenarios are plain synchronous pytest code, and a thread per
+connection (one reader, writes under a lock) is the smallest thing that lets a test block on a
+reply while events keep arriving. Every wait has a deadline; closing the server closes every
+connection and joins every thread it started.
+
+Failures are filed where a report reader needs them: no reply in time is
+:class:`~rigs.errors.HardwareTimeout` naming the command; a disconnected app is
+:class:`~rigs.errors.HardwareGone` (its events are kept); an error reply with a protocol-level
+code (``unknown_command``, ``bad_args``, ``unsupported``, ``busy``) is :class:`DutRejected` (a rig
+fault: rig and app disagree); ``failed`` is :class:`DutCommandFailed` (an AssertionError: the
+product tried and failed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import secrets
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import rigs
+from rigs.dut import protocol
+from rigs.dut.events import AgentEvent, EventLog
+from rigs.errors import HardwareGone, HardwareTimeout, ProtocolError, RigFault
+
+log = logging.getLogger(__name__)
+
+DEFAULT_COMMAND_TIMEOUT_S = 5.0
+
+
+class DutRejected(RigFault):
+    """The app refused a command for a protocol reason (unknown, bad args, unsupported, busy)."""
+
+    def __init__(self, command: str, code: str, message: str) -> None:
+        self.command, self.code, self.message = command, code, message
+        super().__init__(f"DUT refused {command}: {code}: {message}")
+
+
+class DutCommandFailed(AssertionError):
+    """The app tried the command and the platform said no: a product failure."""
+
+    def __init__(self, command: str, message: str) -> None:
+        self.command, self.code, self.message = command, "failed", message
+        super().__init__(f"DUT command {command} failed: {message}")
+
+
+class DutLink:
+    """One connected app: send commands, read its events. Created by :class:`AgentServer`."""
+
+    def __init__(
+        self, sock: socket.socket, hello: protocol.Hello, version: int, log_path: Path
+    ) -> None:
+        self.hello = hello
+        self.version = version
+        self.label = f"{hello.role}:{hello.id}"
+        self.events = EventLog(self.label, log_path)
+        self.log_path = log_path
+        self._sock = sock
+        self._send_lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._pending: dict[int, dict[str, Any] | None] = {}
+        self._cond = threading.Condition()
+        self._closed = False
+        self._leftover = b""
+        self._log_file = log_path.open("a", encoding="utf-8")
+        self._log_line(f"connected: {hello.to_message()} protocol {version}")
+        self._thread = threading.Thread(target=self._read, name=f"dut-{self.label}", daemon=True)
+
+    def start(self, leftover: bytes) -> None:
+        """Start reading (``leftover``: bytes already received after the hello line)."""
+        self._leftover = leftover
+        self._thread.start()
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def request(
+        self,
+        name: str,
+        args: dict[str, Any] | None = None,
+        timeout: float = DEFAULT_COMMAND_TIMEOUT_S,
+    ) -> dict[str, Any]:
+        """Send command ``name`` and wait for its reply; returns the reply's ``result``."""
+        request_id = next(self._ids)
+        with self._cond:
+            if self._closed:
+                raise HardwareGone(f"DUT {self.label} is gone ({self.events.gone}): cannot {name}")
+            self._pending[request_id] = None
+        started = time.monotonic()
+        try:
+            self._send(protocol.command(request_id, name, args))
+            reply = self._wait_reply(request_id, name, timeout)
+        finally:
+            with self._cond:
+                self._pending.pop(request_id, None)
+        self._log_line(f"reply {name} #{request_id} in {(time.monotonic() - started) * 1e3:.1f} ms")
+        if reply["ok"]:
+            result = reply.get("result", {})
+            return result if isinstance(result, dict) else {"value": result}
+        error = reply["error"]
+        code, message = str(error["code"]), str(error.get("message", ""))
+        if code == "failed":
+            raise DutCommandFailed(name, message)
+        raise DutRejected(name, code, message)
+
+    def state(self, timeout: float = DEFAULT_COMMAND_TIMEOUT_S) -> dict[str, Any]:
+        """The app's state snapshot (command ``state``)."""
+        return self.request("state", timeout=timeout)
+
+    def set_fault(
+        self, name: str, on: bool = True, params: dict[str, float] | None = None
+    ) -> dict[str, Any]:
+        """Switch a simulated-DUT fault (``fault.set``); a real app answers ``unsupported``."""
+        return self.request("fault.set", {"name": name, "on": on, "params": params or {}})
+
+    def _wait_reply(self, request_id: int, name: str, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                reply = self._pending.get(request_id)
+                if reply is not None:
+                    return reply
+                if self._closed:
+                    raise HardwareGone(
+                        f"DUT {self.label} disconnected while waiting for the reply to {name} "
+                        f"({self.events.gone}); log {self.log_path}"
+                    )
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise HardwareTimeout(
+                        f"DUT {self.label}: no reply to {name} (id {request_id}) within "
+                        f"{timeout:.1f} s; log {self.log_path}"
+                    )
+                self._cond.wait(remaining)
+
+    # -- connection ----------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """True until the app disconnects or the rig closes the link."""
+        return not self._closed
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Close the connection and join the reader thread (idempotent)."""
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        self._finish("closed by the rig")
+        self._sock.close()
+        with self._send_lock:
+            if not self._log_file.closed:
+                self._log_file.close()
+
+    def _send(self, msg: dict[str, Any]) -> None:
+        data = protocol.encode(msg)
+        with self._send_lock:
+            try:
+                self._sock.sendall(data)
+            except OSError as error:
+                raise HardwareGone(f"DUT {self.label}: send failed: {error}") from error
+            self._write_log(f"> {data.decode('utf-8').rstrip()}")
+
+    def _read(self) -> None:
+        buffer = self._leftover
+        why = "the app closed the connection"
+        try:
+            while True:
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    if line.strip():
+                        self._dispatch(line)
+                if len(buffer) > protocol.MAX_LINE_BYTES:
+                    raise ProtocolError(f"line longer than {protocol.MAX_LINE_BYTES} bytes")
+                chunk = self._sock.recv(65536)
+                if not chunk:
+                    break
+                buffer += chunk
+        except ProtocolError as error:
+            why = f"protocol error: {error}"
+        except OSError as error:
+            why = f"connection error: {error}"
+        self._finish(why)
+
+    def _dispatch(self, line: bytes) -> None:
+        host_s = time.monotonic()
+        self._log_line(f"< {line.decode('utf-8', errors='replace')}", host_s)
+        msg = protocol.decode(line)
+        kind = msg["type"]
+        if kind == "reply":
+            with self._cond:
+                if msg["id"] in self._pending:
+                    self._pending[msg["id"]] = msg
+                    self._cond.notify_all()
+                else:
+                    log.warning("DUT %s: reply to unknown or late id %s", self.label, msg["id"])
+        elif kind == "event":
+            seq, t_us = msg.get("seq"), msg.get("t_us")
+            self.events.append(
+                AgentEvent(
+                    host_s=host_s,
+                    name=msg["event"],
+                    data=dict(msg.get("data", {})),
+                    seq=seq if isinstance(seq, int) else None,
+                    t_us=t_us if isinstance(t_us, int) else None,
+                    source=str(msg.get("source", self.hello.role)),
+                )
+            )
+        else:
+            log.info("DUT %s: ignoring message of unknown type %r", self.label, kind)
+
+    def _finish(self, why: str) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            self._cond.notify_all()
+        self.events.mark_gone(why)
+        self._log_line(f"gone: {why}")
+
+    def _log_line(self, text: str, host_s: float | None = None) -> None:
+        with self._send_lock:
+            self._write_log(text, host_s)
+
+    def _write_log(self, text: str, host_s: float | None = None) -> None:
+        if self._log_file.closed:
+            return
+        stamp = (time.monotonic() if host_s is None else host_s) - self.events.t0
+        self._log_file.write(f"+{stamp:9.4f} {text}\n")
+        self._log_file.flush()
+
+
+class AgentServer:
+    """The agent endpoint: accepts apps, checks their hello, keeps one link per (role, id).
+
+    ``log_dir``: where each link's wire log goes (attach it to the report); None = a fresh temp
+    dir, kept after close on purpose: failure messages point into it.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        log_dir: str | Path | None = None,
+        sock: socket.socket | None = None,
+        versions: tuple[int, ...] = protocol.PROTOCOL_VERSIONS,
+    ) -> None:
+        self._host, self._port = host, port
+        self._given_sock = sock
+        self.versions = versions
+        self.log_dir = Path(log_dir) if log_dir is not None else None
+        self.session = secrets.token_hex(4)
+        self.links: list[DutLink] = []
+        self.refusals: list[str] = []
+        self._listen: socket.socket | None = None
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """``(host, port)`` the apps must dial (the port is the real one when 0 was asked)."""
+        if self._listen is None:
+            raise RigFault("agent endpoint is not listening")
+        host, port = self._listen.getsockname()[:2]
+        return str(host), int(port)
+
+    def start(self) -> AgentServer:
+        """Bind and listen (``sock``: a socket made elsewhere, e.g. inside a namespace)."""
+        if self.log_dir is None:
+            self.log_dir = Path(tempfile.mkdtemp(prefix="rigs-dut-agent-"))
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        sock = self._given_sock or socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if self._given_sock is None or sock.getsockname()[1] == 0:
+                sock.bind((self._host, self._port))
+            sock.listen(8)
+            sock.settimeout(0.1)
+        except OSError as error:
+            sock.close()
+            raise RigFault(
+                f"agent endpoint: cannot listen on {self._host}:{self._port}: {error}"
+            ) from error
+        self._listen = sock
+        self._spawn(self._accept, "dut-agent-accept")
+        log.info("DUT agent endpoint on %s:%s", *self.address)
+        return self
+
+    def close(self) -> None:
+        """Stop accepting, close every link, join every thread (idempotent)."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(2.0)
+        self._threads.clear()
+        with self._cond:
+            links = list(self.links)
+        for link in links:
+            link.close()
+        if self._listen is not None:
+            self._listen.close()
+            self._listen = None
+
+    def __enter__(self) -> AgentServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def wait_for(
+        self, role: str = "phone", timeout: float = 10.0, dut_id: str | None = None
+    ) -> DutLink:
+        """The newest connected link of ``role`` (and ``dut_id``); HardwareTimeout lists links."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for link in reversed(self.links):
+                    if (
+                        link.connected
+                        and link.hello.role == role
+                        and (dut_id is None or link.hello.id == dut_id)
+                    ):
+                        return link
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [f"{lk.label} ({'up' if lk.connected else 'gone'})" for lk in self.links]
+                    raise HardwareTimeout(
+                        f"no {role} app{f' {dut_id!r}' if dut_id else ''} connected to the agent "
+                        f"endpoint {self._where()} within {timeout:.1f} s; "
+                        f"links: {seen or 'none'}; refused: {self.refusals or 'none'}"
+                    )
+                self._cond.wait(min(remaining, 0.1))
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _where(self) -> str:
+        try:
+            return "{}:{}".format(*self.address)
+        except RigFault:
+            return f"{self._host}:{self._port} (not listening)"
+
+    def _spawn(self, target: Any, name: str, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _accept(self) -> None:
+        assert self._listen is not None
+        listen = self._listen
+        while not self._stop.is_set():
+            try:
+                conn, peer = listen.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self._spawn(
+                self._handshake, f"dut-hello-{peer[0]}:{peer[1]}", conn, f"{peer[0]}:{peer[1]}"
+            )
+
+    def _handshake(self, conn: socket.socket, peer: str) -> None:
+        """Read the hello (bounded in time and size), answer welcome or refused."""
+        conn.settimeout(protocol.HELLO_TIMEOUT_S)
+        buffer = b""
+        try:
+            while b"\n" not in buffer:
+                if len(buffer) > protocol.MAX_LINE_BYTES or self._stop.is_set():
+                    raise ProtocolError("no hello line")
+                chunk = conn.recv(65536)
+                if not chunk:
+                    raise ProtocolError("closed before hello")
+                buffer += chunk
+            line, rest = buffer.split(b"\n", 1)
+            hello = protocol.Hello.from_message(protocol.decode(line))
+        except (ProtocolError, OSError) as error:
+            self._refuse(conn, peer, f"bad hello: {error}")
+            return
+        version = protocol.negotiate(hello.protocols, self.versions)
+        if version is None:
+            self._refuse(
+                conn,
+                peer,
+                f"{hello.role}:{hello.id} speaks protocol {list(hello.protocols)}, "
+                f"the rig {list(self.versions)}",
+            )
+            return
+        conn.settimeout(None)
+        assert self.log_dir is not None
+        log_path = self.log_dir / f"dut-{hello.role}-{_safe(hello.id)}-{self.session}.log"
+        link = DutLink(conn, hello, version, log_path)
+        try:
+            link._send(protocol.welcome(version, f"rigs {rigs.__version__}", self.session))
+        except HardwareGone:
+            link.close()
+            return
+        link.start(rest)
+        with self._cond:
+            self.links.append(link)
+            self._cond.notify_all()
+
+    def _refuse(self, conn: socket.socket, peer: str, reason: str) -> None:
+        log.warning("DUT agent: refused %s: %s", peer, reason)
+        with self._cond:
+            self.refusals.append(f"{peer}: {reason}")
+        with contextlib.suppress(OSError):
+            conn.sendall(protocol.encode(protocol.refused(reason, self.versions)))
+        conn.close()
+
+
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)[:40]

@@ -1,0 +1,131 @@
+"""SimDutProcess: start the simulated DUT as a child process (optionally in a namespace), stop it.
+
+The DUT runs in its own process for the reason a phone is its own box: its event loop, its
+sockets and its namespace are not the rig's. When ``netns`` is given the child is forked from a
+thread entered into that namespace, so every socket the app opens (push, multicast, the agent
+connection itself) is the DUT station's, exactly as an app on the phone. Stopping is by pid
+only: SIGTERM (the app stops everything it started), then SIGKILL after a grace period; the temp
+dir with the config goes, the log stays only if the caller chose where it goes (``log_dir``)::
+
+    with AgentServer("127.0.0.1") as agent, SimDutProcess(config) as dut:
+        phone = agent.wait_for("phone", timeout=10)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import rigs
+from rigs.dut.sim.config import SimDutConfig
+from rigs.net.netns import Netns
+
+
+class SimDutProcess:
+    """A child ``python -m rigs.dut.sim``; ``config`` is validated here, before the fork."""
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        *,
+        netns: Netns | None = None,
+        log_dir: str | Path | None = None,
+        python: str = sys.executable,
+    ) -> None:
+        SimDutConfig.from_dict(config)  # refuse a bad config in the rig's process, naming the key
+        self.config = dict(config)
+        self.netns = netns
+        self._python = python
+        self._log_dir = None if log_dir is None else Path(log_dir)
+        self._workdir: Path | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self.log_path: Path | None = None
+        self.returncode: int | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The child's pid while it runs."""
+        return None if self._proc is None else self._proc.pid
+
+    def start(self) -> SimDutProcess:
+        """Write the config and spawn the child (it dials the agent endpoint by itself)."""
+        if self._proc is not None:
+            return self
+        self._workdir = Path(tempfile.mkdtemp(prefix="rigs-simdut-"))
+        log_dir = self._log_dir or self._workdir
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_dir / f"sim-dut-{os.getpid()}-{int(time.time() * 1000)}.log"
+        config_path = self._workdir / "dut.json"
+        config_path.write_text(json.dumps(self.config))
+        env = dict(os.environ)
+        root = str(Path(rigs.__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        argv = [
+            *(self._python, "-m", "rigs.dut.sim"),
+            *("--config", str(config_path), "--log", str(self.log_path)),
+        ]
+
+        def spawn() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
+
+        self._proc = spawn() if self.netns is None else self.netns.call(spawn)
+        return self
+
+    def alive(self) -> bool:
+        """True while the child runs."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def stop(self, timeout: float = 5.0) -> int | None:
+        """SIGTERM, then SIGKILL, by pid; remove the temp dir; returns the exit status."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                if proc.poll() is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(proc.pid, sig)
+                try:
+                    self.returncode = proc.wait(timeout)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+        return self.returncode
+
+    def log_text(self) -> str:
+        """The child's log (attach it to the report)."""
+        if self.log_path is None:
+            return ""
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def __enter__(self) -> SimDutProcess:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,102 @@
+"""A minimal Wi-Fi bench for the simulated DUT's push and multicast tests.
+
+Two SSIDs on a namespace LAN, a simulated wpa_supplicant whose ``wlan0`` is the DUT station
+(association moves the DUT's veth), a push server on lab's gateway, and a management link: a
+veth from the DUT namespace to a namespace of its own, where the rig's agent endpoint listens.
+The management link keeps the agent connection out of the product's network, so roaming and a
+def1 VPN change what the test measures and not the test's own control channel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rigs.dut.agent import AgentServer, DutLink
+from rigs.dut.sim import SimDutProcess
+from rigs.net.lan import Lan, new_prefix
+from rigs.net.netns import Netns
+from rigs.net.push_server import PushServer
+from rigs.net.radio_hook import LanRadioHook
+from rigs.net.topology import LanSpec
+from rigs.wifi.sim import AccessPoint, Security, SimStation, SimulatedSupplicant
+from rigs.wifi.station import Station
+
+LAB, GUEST = "lab", "guest"
+DUT_MAC = "02:00:00:00:00:d1"
+MGMT_RIG, MGMT_DUT = "192.0.2.1", "192.0.2.2"  # TEST-NET-1, only on the management veth
+PUSH_PORT = 5223
+
+
+@dataclass
+class NetBench:
+    lan: Lan
+    supplicant: SimulatedSupplicant
+    station: Station
+    push: PushServer
+    agent: AgentServer
+
+    def dut(self, tmp_path: Path, **sections: Any) -> SimDutProcess:
+        """A simulated DUT in the DUT namespace, dialing the agent over the management link."""
+        host, port = self.agent.address
+        config = {"agent": {"host": host, "port": port}, **sections}
+        return SimDutProcess(config, netns=self.lan.station_ns("dut"), log_dir=tmp_path)
+
+    def push_section(self, **extra: Any) -> dict[str, Any]:
+        return {
+            "ctrl": str(self.supplicant.socket_path("wlan0")),
+            "iface": "wlan0",
+            "match_ssids": [LAB],
+            "server": str(self.lan.gateway(LAB)),
+            "port": PUSH_PORT,
+            "poll_s": 0.05,
+            **extra,
+        }
+
+
+def _mgmt_link(lan: Lan, mgmt: Netns) -> None:
+    with lan.station_ns("dut").iproute() as ipr:
+        ipr.link("add", ifname="mgmt0", kind="veth", peer={"ifname": "mgmt1", "net_ns_fd": mgmt.fd})
+        index = ipr.link_lookup(ifname="mgmt0")[0]
+        ipr.addr("add", index=index, address=MGMT_DUT, prefixlen=30)
+        ipr.link("set", index=index, state="up")
+    with mgmt.iproute() as ipr:
+        index = ipr.link_lookup(ifname="mgmt1")[0]
+        ipr.addr("add", index=index, address=MGMT_RIG, prefixlen=30)
+        ipr.link("set", index=index, state="up")
+        ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+
+
+@contextlib.contextmanager
+def net_bench(tmp_path: Path) -> Iterator[NetBench]:
+    spec = LanSpec.of([(LAB, "10.78.1.0/24"), (GUEST, "10.78.2.0/24")], stations=("dut",))
+    prefix = new_prefix()
+    with Lan(spec, prefix=prefix) as lan:
+        mgmt = Netns.create(f"{prefix}-mgmt")
+        try:
+            _mgmt_link(lan, mgmt)
+            listen = mgmt.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listen.bind((MGMT_RIG, 0))
+            aps = [
+                AccessPoint(LAB, "02:00:00:00:01:01", security=Security.OPEN),
+                AccessPoint(GUEST, "02:00:00:00:01:02", security=Security.OPEN),
+            ]
+            hook = LanRadioHook(lan, {"wlan0": "dut"})
+            with (
+                SimulatedSupplicant([SimStation("wlan0", DUT_MAC)], aps, hook=hook) as sim,
+                Station.select(sim.ctrl_dir, mac=DUT_MAC, timeout=1.0) as station,
+                PushServer(lan.server_ns(LAB), str(lan.gateway(LAB)), PUSH_PORT) as push,
+                AgentServer(log_dir=tmp_path, sock=listen) as agent,
+            ):
+                station.associate(LAB, timeout=5)
+                yield NetBench(lan, sim, station, push, agent)
+        finally:
+            mgmt.remove()
+
+
+def wait_phone(bench: NetBench) -> DutLink:
+    return bench.agent.wait_for("phone", timeout=15)

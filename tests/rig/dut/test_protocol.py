@@ -1,0 +1,74 @@
+"""The agent protocol's bytes: encode/decode, hello checks, version negotiation, unknown input."""
+
+from __future__ import annotations
+
+import pytest
+
+from rigs.dut import faults, protocol
+from rigs.errors import ProtocolError
+
+
+def test_protocol_round_trips_each_message_kind_as_one_json_line() -> None:
+    for msg in (
+        protocol.command(7, "relay.start", {"period_ms": 1000}),
+        protocol.reply_ok(7, {"period_ms": 1000}),
+        protocol.reply_error(8, "unknown_command", "no command 'x'"),
+        protocol.event("push.provider", 3, {"state": "stopped", "reason": "no network available"}),
+    ):
+        line = protocol.encode(msg)
+        assert line.endswith(b"\n") and line.count(b"\n") == 1
+        assert protocol.decode(line.rstrip(b"\n")) == msg
+    assert protocol.encode({"type": "event", "event": "x", "data": {"s": "a\nb"}}).count(b"\n") == 1
+
+
+def test_protocol_hello_is_checked_and_versions_negotiate_to_the_highest_common() -> None:
+    hello = protocol.Hello("phone", "iphone-1", "1.4", "iPhone15,2", (1, 2), ("relay",))
+    assert (
+        protocol.Hello.from_message(protocol.decode(protocol.encode(hello.to_message()))) == hello
+    )
+    assert protocol.negotiate([1, 2], [1]) == 1
+    assert protocol.negotiate([2, 3], [1, 2, 3]) == 3
+    assert protocol.negotiate([2], [1]) is None
+    with pytest.raises(ProtocolError, match="role"):
+        protocol.Hello.from_message({**hello.to_message(), "role": "tablet"})
+    with pytest.raises(ProtocolError, match="protocols"):
+        protocol.Hello.from_message({**hello.to_message(), "protocols": []})
+    with pytest.raises(ProtocolError, match="first message must be hello"):
+        protocol.Hello.from_message(protocol.event("x", 1))
+
+
+@pytest.mark.parametrize(
+    ("line", "match"),
+    [
+        (b"not json", "not a JSON line"),
+        (b"[1, 2]", "JSON object"),
+        (b'{"id": 1}', "without a type"),
+        (b'{"type": "command", "id": -1, "command": "state"}', "id must be"),
+        (b'{"type": "command", "id": 1}', "command must be"),
+        (b'{"type": "reply", "id": 1}', "boolean ok"),
+        (b'{"type": "reply", "id": 1, "ok": false}', "error.code"),
+        (b'{"type": "event", "event": "x", "data": [1]}', "data must be an object"),
+        (b"x" * (protocol.MAX_LINE_BYTES + 1), "exceeds"),
+    ],
+)
+def test_protocol_refuses_what_is_not_a_message(line: bytes, match: str) -> None:
+    with pytest.raises(ProtocolError, match=match):
+        protocol.decode(line)
+
+
+def test_protocol_keeps_unknown_types_and_keys_for_forward_compatibility() -> None:
+    msg = protocol.decode(b'{"type": "telemetry", "whatever": 1}')
+    assert msg["type"] == "telemetry"
+    event = protocol.decode(b'{"type": "event", "event": "new.thing", "data": {}, "extra": true}')
+    assert event["extra"] is True
+    with pytest.raises(ValueError, match="unknown error code"):
+        protocol.reply_error(1, "oops", "x")
+
+
+def test_fault_registry_names_each_bug_once() -> None:
+    lines = faults.describe()
+    assert len(lines) == len(faults.FAULTS) == len(set(faults.names()))
+    assert faults.by_name("push_default_route_judge").area == "push"
+    assert any(line.startswith("watch_hold_flush") for line in lines)
+    with pytest.raises(KeyError, match="known"):
+        faults.by_name("nope")
