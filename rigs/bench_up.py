@@ -9,9 +9,9 @@ ONE JSON document of their endpoints on stdout, and stays up until SIGINT/SIGTER
     $ bumble-scan tcp-client:127.0.0.1:40123          # any Bumble app joins the virtual air
     $ python -m rigs ble scan                         # attaches to the running bench
 
-A bench is made of *parts* (:class:`BenchPart`: start → endpoints, stop). Today there is one,
-the BLE air; serial emulators and the Wi-Fi/LAN namespaces join as more parts without changing
-the command. While it runs, a state file (``$XDG_RUNTIME_DIR`` or ``/tmp``,
+A bench is made of *parts* (:class:`BenchPart`: start → endpoints, stop): the serial board
+emulators (ptys), the BLE air, and the Wi-Fi/LAN namespaces with the simulated wpa_supplicant
+and the local push server. While it runs, a state file (``$XDG_RUNTIME_DIR`` or ``/tmp``,
 ``rigs-bench-<hash of the bench path>.json``) holds the same document, so the CLI attaches to
 the running air instead of starting a private one; a state file whose pid is dead is stale and
 removed by whoever finds it.
@@ -79,8 +79,19 @@ class BleAirPart:
 def parts_for(bench: Bench) -> list[BenchPart]:
     """The simulated parts a bench file asks for (only those this version can start)."""
     parts: list[BenchPart] = []
+    if any(b.simulated for b in bench.serial):
+        from rigs.serial.part import SerialBoardsPart
+
+        parts.append(SerialBoardsPart(bench))
     if any(p.simulated for p in bench.ble):
         parts.append(BleAirPart(bench))
+    if bench.simulated and bench.wifi_stations and bench.wifi_networks:
+        from rigs.wifi.part import WifiLanPart
+        from rigs.wifi.sim_bench import running_as_root_or_userns
+
+        # Namespaces need root or a user namespace; without them the other parts still run.
+        if running_as_root_or_userns() is None:
+            parts.append(WifiLanPart(bench))
     return parts
 
 
