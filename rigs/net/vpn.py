@@ -142,12 +142,21 @@ class TunReader:
                 if d == dst and proto in (None, p) and dport in (None, port)
             )
 
-    def wait_for(self, dst: str, timeout_s: float, **kwargs: str | int) -> bool:
-        """Wait until at least one matching packet entered; True if it did in time."""
+    def wait_for(
+        self, dst: str, timeout_s: float, *, at_least: int = 1, **kwargs: str | int
+    ) -> bool:
+        """Wait until ``at_least`` matching packets entered; True if they did in time.
+
+        Packets enter the tunnel one by one after the sender's calls returned: a count read
+        right after the first one showed up can still be short.
+        """
         deadline = time.monotonic() + timeout_s
         proto = kwargs.get("proto")
         dport = kwargs.get("dport")
-        while not self.count_to(dst, str(proto) if proto else None, int(dport) if dport else None):
+        while (
+            self.count_to(dst, str(proto) if proto else None, int(dport) if dport else None)
+            < at_least
+        ):
             if time.monotonic() >= deadline or self.error is not None:
                 return False
             time.sleep(0.002)

@@ -82,6 +82,6 @@ def test_multicast_join_on_default_route_lands_in_the_def1_tunnel(tmp_path: Path
             phone.set_fault("multicast_join_on_default_route")
             assert phone.request("multicast.join")["via"] == "default route"
             assert _send(phone, 10)["ok"] == 10
-            assert vpn.reader.wait_for(GROUP, 2.0, proto="udp", dport=PORT)
+            assert vpn.reader.wait_for(GROUP, 2.0, at_least=10, proto="udp", dport=PORT)
             assert _air_count(air, 10) == 10  # no more than the healthy batch
             assert vpn.reader.count_to(GROUP, "udp", PORT) == 10

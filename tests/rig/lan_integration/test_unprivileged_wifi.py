@@ -13,11 +13,11 @@ import os
 import subprocess
 from pathlib import Path
 
-import pyroute2
 import pytest
 
 import rigs
 from tests.rig.net.test_unprivileged import NOBODY, SYSTEM_PYTHON, _why_not
+from tests.rig.readable_site import readable_site
 
 SCRIPT = Path(__file__).with_name("unprivileged_wifi.py")
 
@@ -26,16 +26,18 @@ SCRIPT = Path(__file__).with_name("unprivileged_wifi.py")
 def test_pywifi_association_moves_the_station_unprivileged() -> None:
     os.makedirs("/run/netns", exist_ok=True)
     checkout = str(Path(rigs.__file__).resolve().parent.parent)
-    site = str(Path(pyroute2.__file__).resolve().parent.parent)
     argv = [
         "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--",
         "unshare", "--user", "--map-root-user", "--net", "--mount", "--",
         "sh", "-c", 'mount -t tmpfs tmpfs /run/netns && exec "$0" -B "$1"',
         SYSTEM_PYTHON, str(SCRIPT),
     ]  # fmt: skip
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": f"{checkout}:{site}"}
-    env["HOME"] = "/tmp"
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=45, check=False)
+    with readable_site("pyroute2", "pywifi") as site:
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": f"{checkout}:{site}"}
+        env["HOME"] = "/tmp"
+        done = subprocess.run(
+            argv, env=env, capture_output=True, text=True, timeout=45, check=False
+        )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["euid"] == 0 and result["uid_map"] == ["0", str(NOBODY), "1"]

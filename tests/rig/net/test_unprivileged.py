@@ -15,10 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pyroute2
 import pytest
 
 import rigs
+from tests.rig.readable_site import readable_site
 
 SYSTEM_PYTHON = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
 NOBODY = 65534
@@ -40,19 +40,21 @@ def _why_not() -> str | None:
 def test_lan_builds_and_works_unprivileged() -> None:
     os.makedirs("/run/netns", exist_ok=True)  # the mount point for the private tmpfs
     checkout = str(Path(rigs.__file__).resolve().parent.parent)
-    site = str(Path(pyroute2.__file__).resolve().parent.parent)
     argv = [
         "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--",
         "unshare", "--user", "--map-root-user", "--net", "--mount", "--",
         "sh", "-c", 'mount -t tmpfs tmpfs /run/netns && exec "$0" -B "$1"',
         SYSTEM_PYTHON, str(SCRIPT),
     ]  # fmt: skip
-    env = {
-        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-        "PYTHONPATH": f"{checkout}:{site}",
-        "HOME": "/tmp",
-    }
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=45, check=False)
+    with readable_site("pyroute2") as site:
+        env = {
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            "PYTHONPATH": f"{checkout}:{site}",
+            "HOME": "/tmp",
+        }
+        done = subprocess.run(
+            argv, env=env, capture_output=True, text=True, timeout=45, check=False
+        )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["euid"] == 0 and result["uid_map"] == ["0", str(NOBODY), "1"]
