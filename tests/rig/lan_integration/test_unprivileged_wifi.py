@@ -32,7 +32,7 @@ def test_pywifi_association_moves_the_station_unprivileged() -> None:
         "sh", "-c", 'mount -t tmpfs tmpfs /run/netns && exec "$0" -B "$1"',
         SYSTEM_PYTHON, str(SCRIPT),
     ]  # fmt: skip
-    with readable_site("pyroute2", "pywifi") as site:
+    with readable_site("pyroute2", "pywifi", "serial") as site:
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": f"{checkout}:{site}"}
         env["HOME"] = "/tmp"
         done = subprocess.run(
