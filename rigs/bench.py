@@ -18,11 +18,13 @@ import ipaddress
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TypeVar
 
 from rigs.bench_schema import Table
 from rigs.ble.params import LINK_FIELDS, LinkParams
+from rigs.dut.faults import names as dut_fault_names
 from rigs.errors import BenchFileError
 from rigs.measure.limits import Limits
 
@@ -147,11 +149,53 @@ class MulticastGroup:
 
 
 @dataclass(frozen=True)
+class DutRun:
+    """How long and how fast the DUT scenarios run here: CI pace on the sim bench, the field
+    reports' pace (seconds between readings, minutes of soak) on a lab bench."""
+
+    watch_period_ms: float = 100.0
+    watch_count: int = 30
+    push_count: int = 20
+    push_period_ms: float = 10.0
+    push_soak_s: float = 0.0
+    multicast_count: int = 100
+    multicast_period_ms: float = 5.0
+
+
+@dataclass(frozen=True)
+class DutWithin:
+    """Deadlines (seconds) for the DUT's state changes, judged from its agent events."""
+
+    app_connect: float = 30.0
+    provider_start: float = 3.0
+    provider_stop: float = 3.0
+    group_ready: float = 1.0
+
+
+@dataclass(frozen=True)
 class DutAgent:
-    """Where the DUT's test apps (or the simulated DUT) reach the rig's agent endpoint."""
+    """Where the DUT's test apps (or the simulated DUT) reach the rig's agent endpoint.
+
+    ``endpoint`` is ``host:port`` (port 0: any free port, sim bench only). ``station`` and
+    ``sensor`` name the bench's Wi-Fi station and BLE peripheral the DUT uses; ``faults`` are
+    simulated-DUT faults on for every run (the ``--fault`` option adds more).
+    """
 
     backend: str
     endpoint: str
+    id: str | None = None
+    station: str | None = None
+    sensor: str | None = None
+    match_ssids: tuple[str, ...] = ()
+    faults: tuple[str, ...] = ()
+    run: DutRun = field(default_factory=DutRun)
+    within_s: DutWithin = field(default_factory=DutWithin)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """``endpoint`` as ``(host, port)``."""
+        host, _, port = self.endpoint.rpartition(":")
+        return host, int(port)
 
 
 @dataclass(frozen=True)
@@ -503,5 +547,42 @@ def _multicast_group(table: Table) -> MulticastGroup:
 def _dut_agent(table: Table) -> DutAgent:
     backend = table.choice("backend", ("sim", "app"), "sim")
     endpoint = table.text("endpoint")
+    host, _, port = endpoint.rpartition(":")
+    if not host or not port.isdigit() or int(port) > 65535:
+        raise table.error("endpoint", f"must be host:port, not {endpoint!r}")
+    if backend == "app" and int(port) == 0:
+        raise table.error("endpoint", "a real app must be told a fixed port, not 0")
+    faults = table.str_list("faults")
+    for index, name in enumerate(faults):
+        if name not in dut_fault_names():
+            known = ", ".join(dut_fault_names())
+            raise table.error(f"faults[{index}]", f"unknown fault {name!r}; known: {known}")
+    agent = DutAgent(
+        backend=backend,
+        endpoint=endpoint,
+        id=table.opt_text("id"),
+        station=table.opt_text("station"),
+        sensor=table.opt_text("sensor"),
+        match_ssids=table.str_list("match_ssids"),
+        faults=faults,
+        run=_numbers(table.table("run"), DutRun),
+        within_s=_numbers(table.table("within_s"), DutWithin),
+    )
     table.finish()
-    return DutAgent(backend=backend, endpoint=endpoint)
+    return agent
+
+
+N = TypeVar("N", DutRun, DutWithin)
+
+
+def _numbers(table: Table, kind: type[N]) -> N:
+    """A table of numbers with defaults, one key per field of ``kind`` (ints stay ints)."""
+    values: dict[str, float | int] = {}
+    for item in fields(kind):
+        default = item.default
+        if isinstance(default, int):
+            values[item.name] = table.integer(item.name, default, minimum=1)
+        elif isinstance(default, float):
+            values[item.name] = table.number(item.name, default, minimum=0.0)
+    table.finish()
+    return kind(**values)  # type: ignore[arg-type]

@@ -29,6 +29,7 @@ CAPABILITY_COMMANDS: tuple[str, ...] = (
     "rigs.ble.cli",
     "rigs.wifi.cli",
     "rigs.net.cli",
+    "rigs.dut.cli",
 )
 REPORTS = REPO / "reports"
 

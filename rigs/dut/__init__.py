@@ -7,7 +7,10 @@
 - :mod:`.ap_control`: switch the SSIDs the DUT sees (simulated radio, or hostapd),
   ``docs/access-point.md``;
 - :mod:`.faults`: the simulated DUT's named faults, one field bug each;
-- :mod:`.sim`: the simulated DUT (``python -m rigs.dut.sim``) and :class:`SimDutProcess`.
+- :mod:`.sim`: the simulated DUT (``python -m rigs.dut.sim``) and :class:`SimDutProcess`;
+- :mod:`.sim_bench`: :class:`SimDutBench`, the simulated DUT wired from a bench file's ``[dut]``
+  (management link, HCI relay :mod:`.hci_relay`, phone-like station);
+- :mod:`.cli`: ``python -m rigs faults``, every named fault of every simulator.
 
 Importing this package imports neither bleak nor Bumble (only the sim's BLE relay does).
 """

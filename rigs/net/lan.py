@@ -85,6 +85,8 @@ class _Station:
     wlan_index: int = 0
     ssid: str | None = None
     address: IPv4Interface | None = None
+    multicast_route: bool = True
+    """Add ``224.0.0.0/4 dev wlan0`` on association (False: phone-like, see LanSpec)."""
 
 
 @dataclass
@@ -199,7 +201,12 @@ class Lan:
                 )
                 index = _index(ipr, port)
                 self._stations[name] = _Station(
-                    name, ns, port, ap_port_index=index, bridge_port_index=index
+                    name,
+                    ns,
+                    port,
+                    ap_port_index=index,
+                    bridge_port_index=index,
+                    multicast_route=name not in self.spec.no_multicast_route,
                 )
         for ssid, server in zip(self.spec.ssids, servers, strict=True):
             with server.iproute() as ipr, _netlink(f"building the server of {ssid.name}"):
@@ -218,7 +225,7 @@ class Lan:
     # -- association -------------------------------------------------------------------------
 
     def associate(self, station: str, ssid: str) -> IPv4Interface:
-        """Put ``station`` on ``ssid``: bridge port, address, default route, multicast route.
+        """Put ``station`` on ``ssid``: bridge port, address, default and multicast routes.
 
         Re-associating (roaming) first disassociates from the current SSID, as a radio would.
         Returns the station's new address.
@@ -239,10 +246,27 @@ class Lan:
                 ipr.link("set", index=idx, state="up")
                 ipr.addr("add", index=idx, address=str(iface.ip), prefixlen=iface.network.prefixlen)
                 ipr.route("add", dst="0.0.0.0/0", gateway=str(gateway), oif=idx)
-                ipr.route("add", dst=MULTICAST_NET, oif=idx)
+                if st.multicast_route:
+                    ipr.route("add", dst=MULTICAST_NET, oif=idx)
             st.ssid, st.address = ssid, iface
             log.info("%s associated with %s as %s", station, ssid, iface)
             return iface
+
+    def set_multicast_route(self, station: str, enabled: bool) -> None:
+        """Give ``station`` a ``224.0.0.0/4`` route on Wi-Fi (default) or none (phone-like).
+
+        For a LAN built from a spec that did not say (a bench file's stations): takes effect
+        now if the station is associated, and on every later association.
+        """
+        with self._lock:
+            st = self._station(station)
+            if st.multicast_route == enabled:
+                return
+            st.multicast_route = enabled
+            if st.ssid is None:
+                return
+            with st.ns.iproute() as ipr, _netlink(f"{station}: multicast route {enabled}"):
+                ipr.route("add" if enabled else "del", dst=MULTICAST_NET, oif=st.wlan_index)
 
     def disassociate(self, station: str) -> None:
         """Take ``station`` off its SSID: link down and address flushed (no-op when idle)."""

@@ -57,6 +57,10 @@ class LanSpec:
     ssids: tuple[SsidSpec, ...]
     stations: tuple[str, ...] = ("rig", "dut")
     host_base: int = DEFAULT_HOST_BASE
+    no_multicast_route: tuple[str, ...] = ()
+    """Stations that get no ``224.0.0.0/4`` route on association: phone-like. iOS installs
+    none, so an app that joins with INADDR_ANY or sends without ``IP_MULTICAST_IF`` follows the
+    routing table (into a def1 VPN tunnel); a route on Wi-Fi would hide that bug."""
     _by_name: Mapping[str, SsidSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -70,6 +74,9 @@ class LanSpec:
         for station in self.stations:
             if not STATION_NAME.match(station):
                 raise ValueError(f"station name {station!r} must match {STATION_NAME.pattern}")
+        unknown = [s for s in self.no_multicast_route if s not in self.stations]
+        if unknown:
+            raise ValueError(f"no_multicast_route names unknown stations {unknown}")
         for ssid in self.ssids:
             for station in self.stations:
                 addr = self._host(ssid, station)

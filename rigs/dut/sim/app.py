@@ -253,10 +253,12 @@ class SimDutApp:
         await self.relay.start(period_ms, count)
         return {"period_ms": period_ms, "count": count}
 
-    async def _relay_stop(self, _args: dict[str, Any]) -> dict[str, Any]:
+    async def _relay_stop(self, args: dict[str, Any]) -> dict[str, Any]:
         if self.relay is None:
             raise Unsupported("this DUT has no BLE sensor configured")
         await self.relay.stop("command")
+        if args.get("release", False) is True:
+            await self.relay.disconnect()  # the sensor advertises again for other centrals
         return dict(self.relay.counters())
 
     def _mc(self) -> MulticastApp:

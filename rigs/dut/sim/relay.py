@@ -115,6 +115,13 @@ class PhoneRelay:
         self.received_on_watch = self.acked = self.ack_errors = 0
         self._acks.clear()
 
+    async def disconnect(self) -> None:
+        """Let go of the sensor (it advertises again: another central may connect to it)."""
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.disconnect(), 3.0)
+
     async def close(self) -> None:
         """Stop, disconnect, close the adapter."""
         await self.stop("app exiting")

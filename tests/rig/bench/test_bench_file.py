@@ -130,5 +130,5 @@ def test_missing_bench_table(tmp_path: Path) -> None:
 
 
 def test_scenario_without_limits_is_a_bench_gap() -> None:
-    with pytest.raises(BenchFileError, match=r"limits\.watch\.delivery: missing"):
-        load_bench().limits_for("watch.delivery")
+    with pytest.raises(BenchFileError, match=r"limits\.watch\.soak: missing"):
+        load_bench().limits_for("watch.soak")
