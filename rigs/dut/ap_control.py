@@ -22,18 +22,14 @@ rig. See ``docs/access-point.md``.
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import socket
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
-from rigs.errors import HardwareGone, HardwareTimeout, ProtocolError, RigFault
+from rigs.errors import HardwareTimeout, ProtocolError, RigFault
+from rigs.wifi.ctrl import CtrlClient
 from rigs.wifi.sim import SimulatedSupplicant
-
-REPLY_BYTES = 4096
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,48 +83,6 @@ class SimApControl:
     def _known(self, ssid: str) -> None:
         if ssid not in self._up:
             raise RigFault(f"simulated AP control: unknown SSID {ssid!r}; known: {list(self._up)}")
-
-
-class HostapdCtrl:
-    """One request/response client of a hostapd control socket (like ``wpa_ctrl.c``)."""
-
-    def __init__(self, path: str | Path, timeout: float = 2.0) -> None:
-        self.path = Path(path)
-        self.timeout = timeout
-        self._dir = Path(tempfile.mkdtemp(prefix="rigs-hapd-"))
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        try:
-            self._sock.bind(str(self._dir / "c"))
-            self._sock.connect(str(self.path))
-        except OSError as error:
-            self.close()
-            raise HardwareGone(f"no hostapd control socket at {self.path}: {error}") from error
-
-    def request(self, command: str) -> str:
-        """Send ``command``, return the reply (unsolicited ``<N>`` event lines are skipped)."""
-        deadline = time.monotonic() + self.timeout
-        try:
-            self._sock.send(command.encode())
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError
-                self._sock.settimeout(remaining)
-                data = self._sock.recv(REPLY_BYTES)
-                if not data.startswith(b"<"):
-                    return data.decode("utf-8", errors="replace")
-        except TimeoutError:
-            raise HardwareTimeout(
-                f"hostapd at {self.path} did not answer {command.split()[0]} "
-                f"within {self.timeout:.1f} s"
-            ) from None
-        except OSError as error:
-            raise HardwareGone(f"hostapd at {self.path}: {command.split()[0]}: {error}") from error
-
-    def close(self) -> None:
-        """Close the socket and remove the client's bound path."""
-        self._sock.close()
-        shutil.rmtree(self._dir, ignore_errors=True)
 
 
 def parse_hostapd_status(text: str) -> dict[str, str]:
@@ -204,7 +158,7 @@ class HostapdControl:
             raise RigFault(
                 f"hostapd AP control: unknown SSID {ssid!r}; known: {list(self.sockets)}"
             )
-        ctrl = HostapdCtrl(path, self.timeout)
+        ctrl = CtrlClient(Path(path), self.timeout, daemon="hostapd")
         try:
             return ctrl.request(command)
         finally:

@@ -32,11 +32,18 @@ def _redacted(command: str) -> str:
 
 
 class CtrlClient:
-    """One request/response control connection to a daemon socket."""
+    """One request/response control connection to a daemon socket.
 
-    def __init__(self, ctrl_path: Path, timeout: float = 2.0) -> None:
+    wpa_supplicant and hostapd share ``wpa_ctrl``'s protocol; ``daemon`` only names which one
+    the messages talk about.
+    """
+
+    def __init__(
+        self, ctrl_path: Path, timeout: float = 2.0, *, daemon: str = "wpa_supplicant"
+    ) -> None:
         self.ctrl_path = Path(ctrl_path)
         self.timeout = timeout
+        self.daemon = daemon
         self._dir = Path(tempfile.mkdtemp(prefix="rigs-wpac-"))
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         try:
@@ -44,7 +51,7 @@ class CtrlClient:
             self._sock.connect(str(self.ctrl_path))
         except OSError as exc:
             self.close()
-            raise _connect_error(self.ctrl_path, exc) from exc
+            raise _connect_error(self.ctrl_path, exc, daemon) from exc
 
     def request(self, command: str, timeout: float | None = None) -> str:
         """Send ``command``; return the reply text. Events (``<N>...``) are skipped."""
@@ -63,11 +70,11 @@ class CtrlClient:
                     return data.decode("utf-8", errors="replace")
         except TimeoutError:
             raise HardwareTimeout(
-                f"wpa_supplicant at {self.ctrl_path} did not answer {_redacted(command)} "
+                f"{self.daemon} at {self.ctrl_path} did not answer {_redacted(command)} "
                 f"within {wait:.2f}s (daemon hung or gone silent)"
             ) from None
         except OSError as exc:
-            raise _connect_error(self.ctrl_path, exc) from exc
+            raise _connect_error(self.ctrl_path, exc, self.daemon) from exc
 
     def receive(self, timeout: float) -> bytes | None:
         """One datagram, or None after ``timeout`` (the monitor's reader uses this)."""
@@ -89,9 +96,9 @@ class CtrlClient:
                 self._sock.recv(_RECV_SIZE)
 
 
-def _connect_error(path: Path, exc: OSError) -> RigFault:
+def _connect_error(path: Path, exc: OSError, daemon: str) -> RigFault:
     if exc.errno in (errno.ENOENT, errno.ECONNREFUSED):
-        return HardwareGone(f"no wpa_supplicant behind {path} ({exc.strerror}): not running?")
+        return HardwareGone(f"no {daemon} behind {path} ({exc.strerror}): not running?")
     if exc.errno in (errno.EACCES, errno.EPERM):
         return RigFault(f"no permission to use {path}: is the rig user in the socket's group?")
     return HardwareGone(f"control socket {path}: {exc}")
