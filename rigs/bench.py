@@ -26,6 +26,7 @@ from rigs.bench_schema import Table
 from rigs.ble.params import LINK_FIELDS, LinkParams
 from rigs.dut.faults import names as dut_fault_names
 from rigs.errors import BenchFileError
+from rigs.labgrid.spec import LabgridSpec, parse_labgrid
 from rigs.measure.limits import Limits
 
 #: Everything a test can declare it needs with ``@pytest.mark.needs(...)``.
@@ -53,13 +54,19 @@ class EmulatorSpec:
 
 @dataclass(frozen=True)
 class SerialBoard:
-    """A serial-attached board: a path, a ``/dev/serial/by-id`` link, a URL, or ``sim``."""
+    """A serial-attached board: a path, a ``/dev/serial/by-id`` link, a URL, or ``sim``.
+
+    A board from a labgrid place has ``labgrid`` set and ``port`` reads
+    ``labgrid://<coordinator>/<place>``: the real port is known only once the place is
+    acquired (see :mod:`rigs.labgrid`).
+    """
 
     id: str
     port: str
     baud: int
     role: str
     emulator: EmulatorSpec | None = None
+    labgrid: LabgridSpec | None = None
 
     @property
     def simulated(self) -> bool:
@@ -346,14 +353,17 @@ def _ident(table: Table) -> str:
 
 def _serial_board(table: Table) -> SerialBoard:
     board_id = _ident(table)
-    port = table.text("port")
-    if port != "sim" and not port.startswith("/") and "://" not in port:
+    labgrid = parse_labgrid(table.table("labgrid")) if table.has("labgrid") else None
+    if labgrid is not None and table.has("port"):
+        raise table.error("port", "a board from a labgrid place gets its port from the place")
+    port = labgrid.port_label if labgrid is not None else table.text("port")
+    if labgrid is None and port != "sim" and not port.startswith("/") and "://" not in port:
         raise table.error(
             "port",
             f"{port!r} is neither a device path (/dev/ttyACM0, /dev/serial/by-id/...), "
             f"a pyserial URL ({', '.join(s + '://' for s in SERIAL_URL_SCHEMES)}) nor 'sim'",
         )
-    if "://" in port and port.split("://", 1)[0] not in SERIAL_URL_SCHEMES:
+    if labgrid is None and "://" in port and port.split("://", 1)[0] not in SERIAL_URL_SCHEMES:
         raise table.error("port", f"unsupported URL scheme in {port!r}")
     baud = table.integer("baud", 115200, minimum=50)
     role = table.text("role", "board")
@@ -371,7 +381,9 @@ def _serial_board(table: Table) -> SerialBoard:
     elif port == "sim":
         emulator = EmulatorSpec()
     table.finish()
-    return SerialBoard(id=board_id, port=port, baud=baud, role=role, emulator=emulator)
+    return SerialBoard(
+        id=board_id, port=port, baud=baud, role=role, emulator=emulator, labgrid=labgrid
+    )
 
 
 def _emulator_faults(table: Table) -> dict[str, dict[str, object]]:

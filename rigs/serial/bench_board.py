@@ -5,18 +5,24 @@ The fixtures, ``bench up`` and any script want the same thing from a ``[[serial]
 link on its by-id style link; for a real port, just open the link. Keeping that here (not in a
 fixture) means the CLI and the tests cannot disagree about how a board is brought up, and
 ``close()`` stops exactly what ``open_board`` started, by pid, even when opening failed half-way.
+
+A board from a labgrid place (``labgrid = {...}`` in the bench file) is opened the same way
+once :func:`rigs.labgrid.acquire_place` has leased and acquired the place: the link gets the
+place's RFC2217 URL, and the place is released after the link is closed.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from rigs.bench import SerialBoard
 from rigs.errors import RigFault
+from rigs.labgrid import PlaceHolding, acquire_place
+from rigs.lease import LeaseManager
 from rigs.serial.emulator_process import EmulatorProcess
 from rigs.serial.link import BoardLink
 
@@ -27,11 +33,13 @@ class NotSimulated(RigFault):
 
 @dataclass
 class OpenBoard:
-    """One opened board: its bench entry, the link, and the emulator when simulated."""
+    """One opened board: its bench entry, the link, the emulator when simulated, and the
+    labgrid place it came from, if any."""
 
     spec: SerialBoard
     link: BoardLink
     emulator: EmulatorProcess | None
+    place: PlaceHolding | None = None
 
     def fault(self, name: str, **params: Any) -> None:
         """Turn an emulator fault on (garbage, stall, truncate, unplug, slow_baud)."""
@@ -51,12 +59,35 @@ class OpenBoard:
         }
         if self.emulator is not None:
             texts[f"{self.spec.id}-emulator-log"] = self.emulator.log_text()
+        if self.place is not None:
+            texts[f"{self.spec.id}-labgrid"] = "\n".join(self.place.events) + "\n"
         return texts
 
 
 @contextmanager
-def open_board(spec: SerialBoard, *, timeout_s: float = 1.0) -> Iterator[OpenBoard]:
-    """Bring ``spec`` up (emulator first when simulated), say hello, and yield it."""
+def open_board(
+    spec: SerialBoard,
+    *,
+    timeout_s: float = 1.0,
+    leases: LeaseManager | None = None,
+    lease_timeout_s: float = 900.0,
+) -> Iterator[OpenBoard]:
+    """Bring ``spec`` up (emulator first when simulated), say hello, and yield it.
+
+    ``leases`` and ``lease_timeout_s`` matter only for a labgrid board: its place is leased
+    with that manager's directory and expiry (labgrid's own lock never expires).
+    """
+    if spec.labgrid is not None:
+        with ExitStack() as stack:
+            place = stack.enter_context(
+                acquire_place(spec.labgrid, leases=leases, lease_timeout_s=lease_timeout_s)
+            )
+            link = stack.enter_context(
+                BoardLink(place.url, baud=spec.baud, name=spec.id, timeout_s=timeout_s)
+            )
+            link.hello()
+            yield OpenBoard(spec=spec, link=link, emulator=None, place=place)
+        return
     emulator: EmulatorProcess | None = None
     if spec.simulated:
         emu = spec.emulator

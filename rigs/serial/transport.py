@@ -77,6 +77,10 @@ def open_port(
     }
     if not is_url(port):
         kwargs["exclusive"] = exclusive
+    elif port.startswith("rfc2217://"):
+        # pyserial's RFC2217 client refuses any write_timeout (NotImplementedError); its socket
+        # keeps the 5 s timeout it was connected with, which bounds every write instead.
+        kwargs["write_timeout"] = None
     try:
         ser = serial.serial_for_url(port, **kwargs)
         ser.open()
