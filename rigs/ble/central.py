@@ -14,7 +14,9 @@ Two rules make the numbers trustworthy:
   from what arrived, so they show up as lost. Every drop is kept in :attr:`BleCentral.drops`.
 - **Every wait ends.** Connects, reads and waits for the end of a stream all have timeouts and
   fail with :class:`~rigs.errors.HardwareTimeout` or :class:`~rigs.errors.HardwareGone` naming
-  the peripheral.
+  the peripheral. A link that is down for good (``auto_reconnect`` off, the repair gave up, the
+  radio itself is gone) ends a stream at once with :class:`StreamInterrupted`, which keeps what
+  arrived before the drop.
 """
 
 from __future__ import annotations
@@ -49,11 +51,24 @@ PROBE_OFFSET = 2
 
 @dataclasses.dataclass(frozen=True)
 class Drop:
-    """One unrequested disconnection, and when (host monotonic seconds) it was repaired."""
+    """One unrequested disconnection, and when (host monotonic seconds) it was repaired.
+
+    ``reason`` is the HCI disconnection reason (0x08: supervision timeout); ``why`` says more
+    when the rig knows it (e.g. the radio's HCI transport was lost).
+    """
 
     at_s: float
     reason: int | None
     reconnected_at_s: float | None = None
+    why: str | None = None
+
+
+class StreamInterrupted(HardwareGone):
+    """The link went down during a stream and stays down; ``recorder`` keeps what arrived."""
+
+    def __init__(self, message: str, recorder: PathRecorder) -> None:
+        super().__init__(message)
+        self.recorder = recorder
 
 
 class BleCentral:
@@ -75,6 +90,7 @@ class BleCentral:
         self._client: BleakClient | None = None
         self._closing = False
         self._reconnect: asyncio.Task[None] | None = None
+        self._gone: str | None = None  # why the link cannot come back, once known
         self._connected = asyncio.Event()
         self._recorder: PathRecorder | None = None
         self._arrived = asyncio.Event()
@@ -121,6 +137,7 @@ class BleCentral:
         )
         await client.connect()
         self._client = client
+        self._gone = None
         self._connected.set()
         return client
 
@@ -129,37 +146,77 @@ class BleCentral:
         if self._closing:
             return
         reason = getattr(getattr(_client, "_backend", None), "disconnect_reason", None)
-        self.drops.append(Drop(time.monotonic(), reason))
-        logger.info("%s: link dropped (reason %s)", self.peripheral.label, reason)
-        if self.auto_reconnect and (self._reconnect is None or self._reconnect.done()):
+        why = None if self.radio.adapter is None else self.radio.adapter.lost
+        self.drops.append(Drop(time.monotonic(), reason, why=why))
+        logger.info("%s: link dropped (reason %s) %s", self.peripheral.label, reason, why or "")
+        if why is not None:
+            self._gone = why
+        elif not self.auto_reconnect:
+            self._gone = "auto_reconnect is off"
+        elif self._reconnect is None or self._reconnect.done():
             self._reconnect = asyncio.get_running_loop().create_task(self._repair())
+
+    @property
+    def repairing(self) -> bool:
+        """True while a reconnect is under way."""
+        return self._reconnect is not None and not self._reconnect.done()
 
     async def _repair(self) -> None:
         """Reconnect (same client object) and subscribe again; retries until the timeout."""
         deadline = time.monotonic() + self.timeout
+        last_error: Exception | None = None
         while not self._closing and time.monotonic() < deadline:
             try:
                 await self.client.connect()
                 if self._recorder is not None:
                     await self._subscribe(self._recorder)
+            except HardwareGone as error:  # the radio itself is gone: retrying cannot help
+                self._gone = f"not repaired: {error}"
+                logger.info("%s: %s", self.peripheral.label, self._gone)
+                return
             except (BleakError, TimeoutError, OSError) as error:
                 logger.info("%s: reconnect failed: %s", self.peripheral.label, error)
+                last_error = error
                 await asyncio.sleep(0.05)
                 continue
             last = self.drops[-1]
             self.drops[-1] = dataclasses.replace(last, reconnected_at_s=time.monotonic())
             self._connected.set()
             return
+        if not self._closing:
+            self._gone = f"not repaired within {self.timeout:g} s (last error: {last_error})"
+
+    def _down_message(self) -> str:
+        last = self.drops[-1] if self.drops else None
+        reason = "" if last is None or last.reason is None else f" (reason 0x{last.reason:02X})"
+        return (
+            f"{self.peripheral.label}: link down{reason}, {self._gone or 'not repaired'}; "
+            f"{len(self.drops)} drop(s)"
+        )
 
     async def wait_connected(self, timeout: float) -> None:
-        """Wait until the link is up (again); HardwareGone when it stays down."""
-        try:
-            await asyncio.wait_for(self._connected.wait(), timeout)
-        except TimeoutError:
-            raise HardwareGone(
-                f"{self.peripheral.label}: link down and not repaired within {timeout:g} s "
-                f"({len(self.drops)} drop(s))"
-            ) from None
+        """Wait until the link is up (again); HardwareGone when it stays down.
+
+        Returns at once when the link is up, fails at once when no repair is under way.
+        """
+        if self._connected.is_set():
+            return
+        if self.repairing and self._reconnect is not None:
+            up = asyncio.get_running_loop().create_task(self._connected.wait())
+            try:
+                await asyncio.wait(
+                    {up, self._reconnect}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                up.cancel()
+            if self._connected.is_set():
+                return
+            if self.repairing:
+                raise HardwareGone(
+                    f"{self.peripheral.label}: link down and not repaired within {timeout:g} s "
+                    f"({len(self.drops)} drop(s))"
+                )
+        raise HardwareGone(self._down_message())
 
     # -- the watch protocol: probe-carrying notifications ----------------------------------
 
@@ -211,9 +268,16 @@ class BleCentral:
                 running, sent, _acks = await asyncio.wait_for(self.stream_status(), remaining)
             except TimeoutError:
                 continue
-            except (BleakError, HardwareGone):
+            except (BleakError, HardwareGone) as error:
                 if self.is_connected:
                     raise
+                if not self.repairing:
+                    raise StreamInterrupted(
+                        f"{self._down_message()}; the stream's end was not seen and its sent "
+                        f"count is unknown; {len(recorder)} notification(s) arrived before "
+                        "(kept in .recorder)",
+                        recorder,
+                    ) from error
                 await asyncio.sleep(0.05)  # dropped mid-read: the repair task is on it
                 continue
             if not running:

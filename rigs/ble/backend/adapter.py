@@ -8,8 +8,12 @@ attach to its advertisement stream, clients ask it for connections, and it seria
 radio cannot do in parallel.
 
 Bumble objects are bound to the event loop that created them, so an adapter refuses use from
-any other loop with a clear :class:`RigFault` instead of a hang. :class:`BumbleAdapters` owns the
-adapters of one test session (or one script), keyed by transport string, and closes them all.
+any other loop with a clear :class:`RigFault` instead of a hang. When its HCI transport goes
+away (a dongle unplugged, the simulated air's process killed), Bumble ends every connection with
+reason 0; the adapter records why in :attr:`BumbleAdapter.lost` first and refuses further use
+with :class:`HardwareGone`, instead of letting a reconnect wait for a controller that is gone.
+:class:`BumbleAdapters` owns the adapters of one test session (or one script), keyed by
+transport string, and closes them all.
 """
 
 from __future__ import annotations
@@ -90,6 +94,9 @@ class BumbleAdapter:
             name=f"rig-{label}", address=hci.Address.generate_static_address(), host=host
         )
         self.device.on(Device.EVENT_ADVERTISEMENT, self._on_advertisement)
+        # Registered before any connection exists, so it runs before their disconnections.
+        self.device.on(Device.EVENT_FLUSH, self._on_flush)
+        self.lost: str | None = None
         self._listeners: dict[AdvertisementListener, bool] = {}
         self._known: dict[str, hci.Address] = {}
         self._connect_lock = asyncio.Lock()
@@ -138,8 +145,16 @@ class BumbleAdapter:
         """This adapter's own (random static) address."""
         return address_text(self.device.random_address)
 
+    def _on_flush(self) -> None:
+        # Bumble flushes on HCI reset too; only a terminated transport means the radio is gone.
+        if self._transport is not None and self._transport.source.terminated.done():
+            self.lost = f"{self.label}: HCI transport lost (controller or simulated air gone)"
+            _log.warning("%s", self.lost)
+
     def check_usable(self) -> None:
-        """Refuse use after close or from another event loop, naming the adapter."""
+        """Refuse use after close, after the transport was lost, or from another event loop."""
+        if self.lost is not None:
+            raise HardwareGone(self.lost)
         if self._closed:
             raise HardwareGone(f"{self.label}: adapter is closed")
         if asyncio.get_running_loop() is not self.loop:
@@ -213,10 +228,11 @@ class BumbleAdapter:
             return
         self._closed = True
         self._listeners.clear()
-        try:
-            await asyncio.wait_for(self.device.power_off(), timeout=2.0)
-        except (TimeoutError, core.BaseBumbleError) as error:
-            _log.warning("%s: power off failed: %s", self.label, error)
+        if self.lost is None:
+            try:
+                await asyncio.wait_for(self.device.power_off(), timeout=2.0)
+            except (TimeoutError, core.BaseBumbleError) as error:
+                _log.warning("%s: power off failed: %s", self.label, error)
         if self._transport is not None:
             await self._transport.close()
         if self._linked is not None:

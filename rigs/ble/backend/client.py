@@ -8,6 +8,14 @@ a platform backend would raise (see :mod:`rigs.ble.backend.errors`).
 
 The disconnected callback fires on every disconnection, requested or not, as the BlueZ and
 WinRT backends do: code written against those must see the same thing here.
+
+Every read, write and (un)subscribe is one ATT transaction with a deadline, ``att_timeout``
+(default: the spec's 30 s). A peripheral that never answers gets the spec's treatment: the
+operation fails with :class:`~rigs.ble.backend.errors.BleakHardwareTimeout` naming it, and the
+link is closed, because no further ATT PDU may be sent on a bearer after a transaction timeout
+(Core spec Vol 3 Part F 3.3.3). A caller that stops waiting early (``asyncio.wait_for``, the rig's
+own timeouts) does not end the transaction: it keeps the bearer until its response arrives, so a
+late answer is never taken for the answer to the next request.
 """
 
 from __future__ import annotations
@@ -15,8 +23,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from bleak.args import SizedBuffer
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -28,15 +36,19 @@ from bleak.uuids import normalize_uuid_16
 from bumble import core, hci
 from bumble.device import Connection
 
-from rigs.ble.backend.errors import BleakHardwareTimeout, gatt_errors
+from rigs.ble.backend.adapter import BumbleAdapter
+from rigs.ble.backend.errors import BleakHardwareTimeout, BleakLinkLost, gatt_errors
 from rigs.ble.backend.gatt import discover
 from rigs.ble.backend.lease import AdapterChoice, AdapterLease
 from rigs.ble.backend.scanner import BumbleDeviceDetails
 
 #: ATT MTU asked for after connecting: the value iOS and Android use with DLE.
 DEFAULT_MTU = 247
+#: The ATT transaction timeout (Core spec Vol 3 Part F 3.3.3), seconds.
+ATT_TIMEOUT = 30.0
 _CCCD = normalize_uuid_16(0x2902)
 
+T = TypeVar("T")
 _log = logging.getLogger(__name__)
 
 
@@ -52,6 +64,7 @@ class BumbleClient(BaseBleakClient):
         services: set[str] | None = None,
         bumble: AdapterChoice = None,
         mtu: int = DEFAULT_MTU,
+        att_timeout: float = ATT_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         # kwargs carries the other backends' options (bluez=, winrt=): ignored on purpose.
@@ -65,6 +78,10 @@ class BumbleClient(BaseBleakClient):
         self._lease = AdapterLease(bumble, found_on=found.adapter if found else None)
         self._services_filter = services
         self._mtu_request = mtu
+        if not att_timeout > 0:
+            raise ValueError(f"att_timeout must be > 0 s, got {att_timeout}")
+        self._att_timeout = att_timeout
+        self._adapter: BumbleAdapter | None = None
         self._connection: Connection | None = None
         self._notify: dict[int, Callable[[bytes], None]] = {}
         self.disconnect_reason: int | None = None
@@ -96,6 +113,7 @@ class BumbleClient(BaseBleakClient):
         except BaseException:
             await self._lease.release()
             raise
+        self._adapter = adapter
         self._connection = connection
         self.disconnect_reason = None
         connection.on(Connection.EVENT_DISCONNECTION, self._on_disconnection)
@@ -197,8 +215,7 @@ class BumbleClient(BaseBleakClient):
         client = self._require_connection().gatt_client
         if use_cached and handle in client.cached_values:
             return bytearray(client.cached_values[handle][1])
-        with gatt_errors(self.address, f"read 0x{handle:04X}"):
-            return bytearray(await client.read_value(handle))
+        return bytearray(await self._transaction(f"read 0x{handle:04X}", client.read_value(handle)))
 
     async def write_gatt_char(
         self, characteristic: BleakGATTCharacteristic, data: SizedBuffer, response: bool
@@ -212,8 +229,10 @@ class BumbleClient(BaseBleakClient):
 
     async def _write(self, handle: int, data: SizedBuffer, response: bool) -> None:
         client = self._require_connection().gatt_client
-        with gatt_errors(self.address, f"write 0x{handle:04X}"):
-            await client.write_value(handle, bytes(data), with_response=response)
+        await self._transaction(
+            f"write 0x{handle:04X}",
+            client.write_value(handle, bytes(data), with_response=response),
+        )
 
     # -- notifications ----------------------------------------------------------------------
 
@@ -237,8 +256,10 @@ class BumbleClient(BaseBleakClient):
 
         self._notify[characteristic.handle] = deliver
         try:
-            with gatt_errors(self.address, f"subscribe 0x{characteristic.handle:04X}"):
-                await client.subscribe(characteristic.obj, deliver, prefer_notify=True)
+            await self._transaction(
+                f"subscribe 0x{characteristic.handle:04X}",
+                client.subscribe(characteristic.obj, deliver, prefer_notify=True),
+            )
         except BaseException:
             self._notify.pop(characteristic.handle, None)
             raise
@@ -249,5 +270,59 @@ class BumbleClient(BaseBleakClient):
         deliver = self._notify.pop(characteristic.handle, None)
         if deliver is None:
             return
-        with gatt_errors(self.address, f"unsubscribe 0x{characteristic.handle:04X}"):
-            await client.unsubscribe(characteristic.obj, deliver)
+        await self._transaction(
+            f"unsubscribe 0x{characteristic.handle:04X}",
+            client.unsubscribe(characteristic.obj, deliver),
+        )
+
+    # -- ATT transactions -------------------------------------------------------------------
+
+    async def _transaction(self, operation: str, request: Coroutine[Any, Any, T]) -> T:
+        """Run one ATT transaction in a task of its own, within the ATT timeout.
+
+        ATT allows one outstanding request per bearer and takes any response for the answer to
+        the outstanding one. If the transaction died with its caller (``wait_for`` ran out),
+        Bumble would forget the request, and a late response would answer the *next* request:
+        a read of one characteristic returning another's value. So the transaction is shielded
+        from its caller: later requests queue behind it (as BlueZ queues them), until its
+        response comes or the ATT timeout closes the link.
+        """
+        connection = self._require_connection()
+        task = asyncio.get_running_loop().create_task(self._bounded(connection, operation, request))
+        task.add_done_callback(_consume_result)
+        return await asyncio.shield(task)
+
+    async def _bounded(
+        self, connection: Connection, operation: str, request: Coroutine[Any, Any, T]
+    ) -> T:
+        try:
+            async with asyncio.timeout(self._att_timeout):
+                with gatt_errors(self.address, operation):
+                    return await request
+        except TimeoutError as error:  # ours, or Bumble's own 30 s (BleakHardwareTimeout)
+            await self._close_dead_bearer(connection, operation)
+            raise BleakHardwareTimeout(
+                f"{self.address}: {operation}: no ATT response within {self._att_timeout:g} s "
+                "(ATT transaction timeout: the link was closed)"
+            ) from error
+        except BleakLinkLost as error:
+            lost = self._adapter.lost if self._adapter is not None else None
+            if lost is None:
+                raise
+            raise BleakLinkLost(f"{error} ({lost})") from error
+
+    async def _close_dead_bearer(self, connection: Connection, operation: str) -> None:
+        """No ATT PDU may follow a transaction timeout on this bearer: end the link."""
+        if self._connection is not connection:
+            return
+        _log.warning("%s: %s timed out; closing the link", self.address, operation)
+        try:
+            await asyncio.wait_for(connection.disconnect(), timeout=2.0)
+        except (TimeoutError, core.BaseBumbleError, hci.HCI_Error) as error:
+            _log.warning("%s: disconnect after ATT timeout failed: %s", self.address, error)
+
+
+def _consume_result(task: asyncio.Task[Any]) -> None:
+    """Retrieve a transaction's outcome when its caller stopped waiting (no asyncio warning)."""
+    if not task.cancelled() and task.exception() is not None:
+        _log.debug("abandoned ATT transaction ended: %s", task.exception())

@@ -6,8 +6,10 @@ time). If Bumble's own exceptions leaked through the backend, code that passes o
 bench would fail on the simulated one for the wrong reason, so every Bumble call the backend
 makes goes through :func:`gatt_errors` or :func:`link_error`.
 
-Waits that run out of time also derive from :class:`rigs.errors.HardwareTimeout`, so the
-report can file them as rig faults when the rig decides they are.
+Waits that run out of time also derive from :class:`rigs.errors.HardwareTimeout`, and a link
+lost under an operation from :class:`rigs.errors.HardwareGone`, so the report files them as rig
+faults (the bench could not complete the operation) while bleak code still catches them as
+``BleakError``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from bleak.exc import BleakError, BleakGATTProtocolError
 from bumble import core
 from bumble.att import ATT_Error
 
-from rigs.errors import HardwareTimeout
+from rigs.errors import HardwareGone, HardwareTimeout
 
 
 class BleakHardwareTimeout(BleakError, HardwareTimeout, TimeoutError):
@@ -32,8 +34,8 @@ class BleakHardwareTimeout(BleakError, HardwareTimeout, TimeoutError):
     """
 
 
-class BleakLinkLost(BleakError):
-    """The link dropped while an operation on it was in flight."""
+class BleakLinkLost(BleakError, HardwareGone):
+    """The link dropped while an operation on it was in flight (the message names it)."""
 
 
 @contextmanager

@@ -11,6 +11,9 @@ backend must prove, each with the behaviour a real sensor has:
   without response; every write is recorded), a writable descriptor on it, an indicate-only
   characteristic and a characteristic that is readable only over an encrypted link (pairing).
 
+Fault: clear :attr:`HeartRatePeripheral.answering` and reads of the ack characteristic are never
+answered (a hung board whose link layer still runs), until it is set again.
+
 The advertisement carries name, service UUID and manufacturer data within the 31 legacy bytes,
 because Bumble's virtual controller does not emulate scan responses.
 """
@@ -79,6 +82,8 @@ class HeartRatePeripheral:
         self.config_value = b"\x00"
         self.secure_value = b"secret"
         self.connected = asyncio.Event()
+        self.answering = asyncio.Event()
+        self.answering.set()
         self.measurement: Characteristic[bytes] = Characteristic(
             HEART_RATE_MEASUREMENT, _P.NOTIFY, _READ, b"\x00\x00"
         )
@@ -108,7 +113,7 @@ class HeartRatePeripheral:
             RIG_ACK,
             _P.READ | _P.WRITE | _P.WRITE_WITHOUT_RESPONSE,
             _READ | _WRITE,
-            CharacteristicValue(read=lambda _c: self.ack_value, write=self._ack),
+            CharacteristicValue(read=self._read_ack, write=self._ack),
             descriptors=[
                 Descriptor(USER_DESCRIPTION, _READ, b"ack"),
                 Descriptor(
@@ -134,6 +139,10 @@ class HeartRatePeripheral:
         # waiting 30 s for a reply (Bumble's GATT server sends none).
         if bytes(value) != _RESET_ENERGY_EXPENDED:
             raise ATT_Error(CONTROL_POINT_NOT_SUPPORTED)
+
+    async def _read_ack(self, _connection: Connection) -> bytes:
+        await self.answering.wait()
+        return self.ack_value
 
     def _ack(self, _connection: Connection, value: bytes) -> None:
         self.ack_value = bytes(value)

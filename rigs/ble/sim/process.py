@@ -197,7 +197,17 @@ class AirProcess:
         """One control request (see rigs.ble.sim.air for the operations)."""
         if self._client is None:
             raise HardwareGone("the air process is not running")
-        return self._client.request(op, **args)
+        try:
+            return self._client.request(op, **args)
+        except HardwareGone as error:
+            status = None if self._proc is None else _exit_status(self._proc, 0.5)
+            if status is None:
+                raise
+            log = self.log_path
+            raise HardwareGone(
+                f"the air process (pid {self._proc.pid if self._proc else '?'}) exited with "
+                f"status {status}; log {log}: {_tail(log) if log else '(no log)'}"
+            ) from error
 
     def status(self) -> dict[str, Any]:
         """Connections with counters, active faults, dropped links, fault history."""
@@ -228,6 +238,14 @@ class AirProcess:
     def delivery(self, name: str) -> dict[str, Any]:
         """A peripheral's books for its current stream (ack and one-way summaries)."""
         return self.request("delivery", name=name)
+
+
+def _exit_status(proc: subprocess.Popen[bytes], grace: float) -> int | None:
+    """The exit status, allowing a dying process ``grace`` seconds to finish; None if alive."""
+    try:
+        return proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        return None
 
 
 def _tail(path: Path, lines: int = 15) -> str:
