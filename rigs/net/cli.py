@@ -26,11 +26,18 @@ from rigs.net.multicast import (
     ProbeCollector,
     send_probes,
 )
-from rigs.net.netns import Netns
+from rigs.net.netns import Netns, remove_stale_namespaces, stale_namespaces
 
 
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``multicast listen|send`` (called by :mod:`rigs.cli`)."""
+    """Register ``multicast listen|send`` and ``lan clean`` (called by :mod:`rigs.cli`)."""
+    lan = subparsers.add_parser("lan", help="the simulated LAN's namespaces")
+    lan_actions = lan.add_subparsers(required=True, metavar="ACTION")
+    clean = lan_actions.add_parser(
+        "clean", help="remove namespaces left by rig runs that were killed before teardown"
+    )
+    clean.add_argument("--dry-run", action="store_true", help="only list them")
+    clean.set_defaults(func=_clean)
     mcast = subparsers.add_parser("multicast", help="listen to or send probes on a group")
     actions = mcast.add_subparsers(required=True, metavar="ACTION")
     for name, text in (
@@ -52,6 +59,16 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         )
         action.add_argument("--json", action="store_true", help="print the summary as JSON")
         action.set_defaults(func=_listen if name == "listen" else _send)
+
+
+def _clean(args: argparse.Namespace) -> int:
+    """List or remove stale rig namespaces (their creating process is gone)."""
+    stale = stale_namespaces() if args.dry_run else remove_stale_namespaces()
+    verb = "stale" if args.dry_run else "removed"
+    for name in stale:
+        print(f"{verb}: {name}")
+    print(f"{len(stale)} stale rig namespace(s) {'found' if args.dry_run else 'removed'}")
+    return 0
 
 
 def _where(args: argparse.Namespace) -> tuple[Netns, str]:

@@ -328,6 +328,25 @@ def stale_namespaces(run_dir: str = DEFAULT_RUN_DIR) -> list[str]:
     return stale
 
 
+def remove_stale_namespaces(run_dir: str = DEFAULT_RUN_DIR) -> list[str]:
+    """Delete the namespaces :func:`stale_namespaces` lists; returns their names.
+
+    For a person (``python -m rigs lan clean``), never for a test run. Safe by construction: a
+    name matches only the rig's own pattern ``rig-<pid>-<hex>-...`` and only when that pid is
+    gone, so a namespace of a live run (or anyone else's) is never touched. Unmounting the name
+    frees the namespace and every veth, bridge, tun and nft table inside it.
+    """
+    removed = []
+    for name in stale_namespaces(run_dir):
+        path = os.path.join(run_dir, name)
+        _libc().umount2(path.encode(), MNT_DETACH)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        removed.append(name)
+        log.info("removed stale netns %s", path)
+    return removed
+
+
 def list_namespaces(prefix: str, run_dir: str = DEFAULT_RUN_DIR) -> list[str]:
     """Names in ``run_dir`` starting with ``prefix`` (for leak checks; never used to delete)."""
     try:

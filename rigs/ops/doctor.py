@@ -233,6 +233,23 @@ def check_namespaces(bench: Bench, root: Path) -> CheckResult:
     return CheckResult("namespaces", "ok", f"`{' '.join(cmd)}` works", needed=needed)
 
 
+def check_stale_namespaces(bench: Bench, root: Path) -> CheckResult:
+    """Namespaces of rig runs killed before teardown: harmless to new runs, but they leak."""
+    from rigs.net.netns import stale_namespaces
+
+    run_dir = root / "run/netns"
+    stale = stale_namespaces(str(run_dir)) if run_dir.is_dir() else []
+    if stale:
+        return CheckResult(
+            "stale namespaces",
+            "warn",
+            f"{len(stale)} left by killed runs: {', '.join(stale[:3])}"
+            + (" ..." if len(stale) > 3 else ""),
+            "python -m rigs lan clean",
+        )
+    return CheckResult("stale namespaces", "ok", "none left by killed runs")
+
+
 def check_nft(bench: Bench, root: Path) -> CheckResult:
     needed = bench.simulated and "multicast" in bench.capabilities
     if shutil.which("nft") is None:
@@ -279,6 +296,7 @@ CHECKS: tuple[Callable[[Bench, Path], CheckResult], ...] = (
     check_wpa_supplicant,
     check_serial,
     check_namespaces,
+    check_stale_namespaces,
     check_nft,
     check_tun,
     check_allure,
