@@ -38,4 +38,6 @@ def test_stale_namespaces_are_removed_and_live_ones_kept(tmp_path: Path) -> None
     finally:
         stale.remove()
         live.remove()
-    assert os.listdir(run_dir) == []
+        assert os.listdir(run_dir) == []
+        # Netns.create made run_dir a (bind) mount point, as iproute2 does: undo it.
+        subprocess.run(["umount", "-l", str(run_dir)], check=True, timeout=10)
