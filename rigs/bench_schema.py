@@ -10,6 +10,7 @@ such as ``baudrate`` for ``baud`` would otherwise be ignored silently).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Final, TypeVar
 
@@ -23,6 +24,10 @@ class _Missing:
 
 
 REQUIRED: Final = _Missing()
+
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+MAC = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
+ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
 
@@ -139,3 +144,11 @@ class Table:
                 known = ", ".join(sorted(self._read)) or "none"
                 reason = f"unknown key (known keys here: {known})"
             raise self.error(name, reason)
+
+
+def ident(table: Table) -> str:
+    """The table's ``id``: letters, digits, '-', '_' or '.' (ids end up in file and lease names)."""
+    value = table.text("id")
+    if not ID.match(value):
+        raise table.error("id", f"must be letters, digits, '-', '_' or '.', not {value!r}")
+    return value
