@@ -15,6 +15,7 @@ Every measured path works the same way, whatever carries it (serial, BLE, UDP, t
 from rigs.measure.clock import ClockMapping
 from rigs.measure.limits import Limit, Limits
 from rigs.measure.probe import PROBE, PROBE_SIZE, decode_probe, encode_probe
+from rigs.measure.quiet import collector_paused
 from rigs.measure.recorder import PathRecorder, Sample
 from rigs.measure.summary import METRICS, DeliverySummary, LateBurst, percentile, summarize
 
@@ -29,6 +30,7 @@ __all__ = [
     "Limits",
     "PathRecorder",
     "Sample",
+    "collector_paused",
     "decode_probe",
     "encode_probe",
     "percentile",

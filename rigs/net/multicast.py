@@ -28,6 +28,7 @@ from types import TracebackType
 
 from rigs.errors import HardwareTimeout, RigFault
 from rigs.measure.probe import PROBE, PROBE_SIZE, encode_probe
+from rigs.measure.quiet import collector_paused
 from rigs.measure.recorder import PathRecorder
 from rigs.measure.summary import DeliverySummary
 from rigs.net.netns import Netns
@@ -317,10 +318,11 @@ def measure_multicast(
     never come, so the wait must end.
     """
     recorder = PathRecorder(path, period_s=period_s or None)
-    collector = ProbeCollector(receiver, recorder).start()
-    try:
-        send_probes(sender, recorder, count, period_s=period_s, size=size)
-        collector.wait_for(count, drain_s)
-    finally:
-        collector.stop()
+    with collector_paused():
+        collector = ProbeCollector(receiver, recorder).start()
+        try:
+            send_probes(sender, recorder, count, period_s=period_s, size=size)
+            collector.wait_for(count, drain_s)
+        finally:
+            collector.stop()
     return recorder.summary()

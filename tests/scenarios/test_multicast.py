@@ -34,7 +34,7 @@ from fixtures.delivery import Judge
 from fixtures.dut import DutHandle
 from fixtures.wifi import StationFactory
 from rigs.errors import LimitsBreached
-from rigs.measure import PathRecorder
+from rigs.measure import PathRecorder, collector_paused
 from rigs.measure.probe import decode_probe
 from rigs.net.air import AirCapture, Frame
 from rigs.net.lan import STATION_IFACE
@@ -130,13 +130,14 @@ def run_multicast(
         with allure.step(f"rig → DUT: {count} probes every {run.multicast_period_ms:g} ms"):
             t0 = time.monotonic()
             rig_address = lan.station_address(rig_plan.role)
-            with MulticastSender(
-                lan.station_ns(rig_plan.role), str(rig_address), group, port
-            ) as tx:
+            with (
+                collector_paused(),  # the capture thread stamps arrivals: no GC pause in them
+                MulticastSender(lan.station_ns(rig_plan.role), str(rig_address), group, port) as tx,
+            ):
                 send_probes(tx, None, count, period_s=period_s)
-            deadline = time.monotonic() + DRAIN_S
-            while _dut_received(dut, group, port) < count and time.monotonic() < deadline:
-                time.sleep(0.05)
+                deadline = time.monotonic() + DRAIN_S
+                while _dut_received(dut, group, port) < count and time.monotonic() < deadline:
+                    time.sleep(0.05)
             to_dut = PathRecorder(RIG_TO_DUT, period_s=period_s)
             to_dut.sent(count)
             for frame in air.frames(_to_group(group, port, t0, from_station=False)):
@@ -152,19 +153,20 @@ def run_multicast(
 
         with allure.step(f"DUT → rig: {count} probes; the air must carry every reported send"):
             from_dut = PathRecorder(DUT_TO_RIG, period_s=period_s)
-            collector = ProbeCollector(rig_rx, from_dut).start()
-            try:
-                t0 = time.monotonic()
-                mark = phone.events.mark()
-                phone.request("multicast.send", {"count": count, "period_ms": period_s * 1e3})
-                sent = phone.events.wait_event(
-                    "multicast.sent", count * period_s + 5.0, after=mark
-                ).data
-                from_dut.sent(int(sent["requested"]))
-                collector.wait_for(int(sent["ok"]), DRAIN_S)
-                time.sleep(0.05)  # the capture thread files the last frames
-            finally:
-                collector.stop()
+            with collector_paused():
+                collector = ProbeCollector(rig_rx, from_dut).start()
+                try:
+                    t0 = time.monotonic()
+                    mark = phone.events.mark()
+                    phone.request("multicast.send", {"count": count, "period_ms": period_s * 1e3})
+                    sent = phone.events.wait_event(
+                        "multicast.sent", count * period_s + 5.0, after=mark
+                    ).data
+                    from_dut.sent(int(sent["requested"]))
+                    collector.wait_for(int(sent["ok"]), DRAIN_S)
+                    time.sleep(0.05)  # the capture thread files the last frames
+                finally:
+                    collector.stop()
             on_air = len(air.frames(_to_group(group, port, t0, from_station=True)))
             assert vpn.reader is not None
             tunnel = vpn.reader.count_to(group, "udp", port)

@@ -7,7 +7,7 @@ import pytest
 
 from fixtures.delivery import Judge
 from fixtures.wifi import StationFactory
-from rigs.measure import PathRecorder
+from rigs.measure import PathRecorder, collector_paused
 from rigs.net.air import AirCapture
 from rigs.net.lan import STATION_IFACE, Lan
 from rigs.net.multicast import MulticastReceiver, MulticastSender, ProbeCollector, send_probes
@@ -38,12 +38,13 @@ def test_multicast_between_stations_within_limits(
         ) as tx,
     ):
         recorder = PathRecorder(scenario, period_s=0.001)
-        collector = ProbeCollector(rx, recorder).start()
-        try:
-            send_probes(tx, recorder, 200, period_s=0.001)
-            collector.wait_for(200, 1.0)
-        finally:
-            collector.stop()
+        with collector_paused():
+            collector = ProbeCollector(rx, recorder).start()
+            try:
+                send_probes(tx, recorder, 200, period_s=0.001)
+                collector.wait_for(200, 1.0)
+            finally:
+                collector.stop()
     summary = judge_delivery(recorder, scenario)
     assert summary.received == 200
     assert lan_air[src].udp_count(str(group.group), group.port) == 200
