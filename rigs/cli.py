@@ -49,7 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m rigs", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m rigs",
+        description="The rig outside a test run: bench files, simulated bench, radios, reports.",
+    )
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     bench = sub.add_parser("bench", help="check or show a bench file")
