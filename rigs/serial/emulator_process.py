@@ -18,7 +18,6 @@ import json
 import os
 import select
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from typing import Any
 
 import rigs
 from rigs.errors import HardwareGone, HardwareTimeout, RigFault
+from rigs.process import stop_child
 from rigs.serial.board_clock import BoardClock
 from rigs.serial.emulator_faults import fault_params
 
@@ -202,13 +202,7 @@ class EmulatorProcess:
         """Terminate the process by its pid, reap it, remove its files; return its exit code."""
         proc = self._proc
         if proc is not None:
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=grace_s)
-                except subprocess.TimeoutExpired:
-                    os.kill(proc.pid, signal.SIGKILL)
-                    proc.wait(timeout=grace_s)
+            stop_child(proc, grace_s)
             if proc.stdout is not None and not proc.stdout.closed:
                 proc.stdout.close()
             self.returncode = proc.returncode

@@ -20,7 +20,6 @@ import json
 import os
 import selectors
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ import rigs
 from rigs.ble.sim.config import AirConfig
 from rigs.ble.sim.control import ControlClient
 from rigs.errors import HardwareGone, HardwareTimeout, ProtocolError
+from rigs.process import stop_child
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,15 +173,10 @@ class AirProcess:
             if self._client is not None and proc.poll() is None:
                 with contextlib.suppress(Exception):
                     self._client.request("shutdown")
-            for sig in (None, signal.SIGTERM, signal.SIGKILL):
-                if sig is not None and proc.poll() is None:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(proc.pid, sig)
-                try:
-                    status = proc.wait(timeout)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+            try:
+                status = proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                status = stop_child(proc, timeout)
             if proc.stdout is not None:
                 proc.stdout.close()
         self._client = None

@@ -13,11 +13,9 @@ dir with the config goes, the log stays only if the caller chose where it goes (
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -30,6 +28,7 @@ from typing import Any
 import rigs
 from rigs.dut.sim.config import SimDutConfig
 from rigs.net.netns import Netns
+from rigs.process import stop_child
 
 
 class SimDutProcess:
@@ -96,15 +95,7 @@ class SimDutProcess:
         """SIGTERM, then SIGKILL, by pid; remove the temp dir; returns the exit status."""
         proc, self._proc = self._proc, None
         if proc is not None:
-            for sig in (signal.SIGTERM, signal.SIGKILL):
-                if proc.poll() is None:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(proc.pid, sig)
-                try:
-                    self.returncode = proc.wait(timeout)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+            self.returncode = stop_child(proc, timeout)
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None

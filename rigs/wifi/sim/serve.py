@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from rigs.errors import BenchFileError, HardwareTimeout, ProtocolError, RigFault
+from rigs.process import stop_child
 from rigs.wifi.sim.model import AccessPoint, AssociationHook, Timing
 from rigs.wifi.sim.supplicant import SimStation, SimulatedSupplicant
 
@@ -173,12 +174,7 @@ class SupplicantProcess:
     def stop(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(self._timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(self._timeout)
+            stop_child(proc, self._timeout)
             for stream in (proc.stdin, proc.stdout):
                 if stream is not None:
                     stream.close()
