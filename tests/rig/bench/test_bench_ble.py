@@ -9,6 +9,7 @@ import pytest
 from rigs.bench import DEFAULT_BENCH, load_bench
 from rigs.ble.params import LinkParams
 from rigs.errors import BenchFileError
+from tests.rig.bench.benchfile import refused_bench, write_bench
 
 HEAD = """
 [bench]
@@ -18,17 +19,11 @@ kind = "sim"
 
 
 def bench_file(tmp_path: Path, body: str) -> Path:
-    path = tmp_path / "bench.toml"
-    path.write_text(HEAD + body, encoding="utf-8")
-    return path
+    return write_bench(tmp_path, HEAD + body)
 
 
 def refused(tmp_path: Path, body: str) -> BenchFileError:
-    path = bench_file(tmp_path, body)
-    with pytest.raises(BenchFileError) as info:
-        load_bench(path)
-    assert info.value.path == str(path)
-    return info.value
+    return refused_bench(tmp_path, HEAD + body)
 
 
 def test_sim_bench_has_a_watch_on_the_air_with_notify_limits() -> None:

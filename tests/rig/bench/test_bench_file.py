@@ -8,6 +8,7 @@ import pytest
 
 from rigs.bench import DEFAULT_BENCH, load_bench
 from rigs.errors import BenchFileError
+from tests.rig.bench.benchfile import refused_bench, write_bench
 
 BENCHES = DEFAULT_BENCH.parent
 
@@ -19,17 +20,11 @@ kind = "lab"
 
 
 def write(tmp_path: Path, body: str) -> Path:
-    path = tmp_path / "bench.toml"
-    path.write_text(MINIMAL + body, encoding="utf-8")
-    return path
+    return write_bench(tmp_path, MINIMAL + body)
 
 
 def refused(tmp_path: Path, body: str) -> BenchFileError:
-    path = write(tmp_path, body)
-    with pytest.raises(BenchFileError) as info:
-        load_bench(path)
-    assert str(path) in str(info.value)
-    return info.value
+    return refused_bench(tmp_path, MINIMAL + body)
 
 
 def test_default_bench_is_the_simulated_one() -> None:

@@ -9,6 +9,7 @@ import pytest
 from rigs.bench import load_bench
 from rigs.errors import BenchFileError
 from rigs.labgrid.spec import DEFAULT_COORDINATOR
+from tests.rig.bench.benchfile import refused_bench, write_bench
 
 MINIMAL = """
 [bench]
@@ -18,17 +19,11 @@ kind = "lab"
 
 
 def write(tmp_path: Path, body: str) -> Path:
-    path = tmp_path / "bench.toml"
-    path.write_text(MINIMAL + body, encoding="utf-8")
-    return path
+    return write_bench(tmp_path, MINIMAL + body)
 
 
 def refused(tmp_path: Path, body: str) -> BenchFileError:
-    path = write(tmp_path, body)
-    with pytest.raises(BenchFileError) as info:
-        load_bench(path)
-    assert str(path) in str(info.value)
-    return info.value
+    return refused_bench(tmp_path, MINIMAL + body)
 
 
 def test_labgrid_board_loads_with_a_derived_port(tmp_path: Path) -> None:

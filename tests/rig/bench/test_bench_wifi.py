@@ -10,6 +10,7 @@ import pytest
 from rigs.bench import load_bench
 from rigs.errors import BenchFileError, RigFault
 from rigs.wifi.sim_bench import access_point, ensure_sim_psks, station_plan
+from tests.rig.bench.benchfile import refused_bench
 
 HEAD = '[bench]\nname = "t"\nkind = "sim"\n'
 STATION = '[[wifi.stations]]\nid = "rig-station"\nrole = "rig"\nmac = "02:00:00:00:00:01"\n'
@@ -17,11 +18,7 @@ NETWORK = '[[wifi.networks]]\nssid = "lab"\npsk_env = "RIG_T_PSK"\nsubnet = "10.
 
 
 def refused(tmp_path: Path, body: str) -> BenchFileError:
-    path = tmp_path / "bench.toml"
-    path.write_text(HEAD + body, encoding="utf-8")
-    with pytest.raises(BenchFileError) as info:
-        load_bench(path)
-    return info.value
+    return refused_bench(tmp_path, HEAD + body)
 
 
 def test_sim_bench_declares_two_stations_two_ssids_one_push_and_the_group() -> None:
