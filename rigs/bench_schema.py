@@ -10,8 +10,10 @@ such as ``baudrate`` for ``baud`` would otherwise be ignored silently).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from rigs.errors import BenchFileError
@@ -152,3 +154,17 @@ def ident(table: Table) -> str:
     if not ID.match(value):
         raise table.error("id", f"must be letters, digits, '-', '_' or '.', not {value!r}")
     return value
+
+
+def read_json_object(path: str | Path) -> dict[str, Any]:
+    """A simulator's JSON config file as a dict, refused with the file named when it is not one.
+
+    The simulators run in their own processes and get their part of the bench file as JSON.
+    """
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise BenchFileError(str(path), "-", f"unreadable JSON: {error}") from error
+    if not isinstance(data, dict):
+        raise BenchFileError(str(path), "-", "top level must be an object")
+    return data

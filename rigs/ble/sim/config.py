@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rigs.bench_schema import read_json_object
 from rigs.ble.params import LinkParams
 from rigs.ble.sim.peripherals import PeripheralSpec
 from rigs.errors import BenchFileError
@@ -82,13 +82,7 @@ class AirConfig:
     @classmethod
     def from_file(cls, path: str | Path) -> AirConfig:
         """Read a JSON file."""
-        try:
-            data = json.loads(Path(path).read_text())
-        except (OSError, ValueError) as error:
-            raise BenchFileError(str(path), "-", f"unreadable JSON: {error}") from error
-        if not isinstance(data, dict):
-            raise BenchFileError(str(path), "-", "top level must be an object")
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(read_json_object(path), source=str(path))
 
     def to_dict(self) -> dict[str, Any]:
         """Back to the JSON shape (what AirProcess writes for the child)."""

@@ -23,11 +23,11 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rigs.bench_schema import read_json_object
 from rigs.dut.faults import by_name
 from rigs.errors import BenchFileError
 
@@ -135,13 +135,7 @@ class SimDutConfig:
     @classmethod
     def from_file(cls, path: str | Path) -> SimDutConfig:
         """Read a JSON file."""
-        try:
-            data = json.loads(Path(path).read_text())
-        except (OSError, ValueError) as error:
-            raise BenchFileError(str(path), "-", f"unreadable JSON: {error}") from error
-        if not isinstance(data, dict):
-            raise BenchFileError(str(path), "-", "top level must be an object")
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(read_json_object(path), source=str(path))
 
 
 def _faults(value: Any, source: str) -> dict[str, dict[str, float]]:
