@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from rigs.bench_schema import Table, ident
 from rigs.ble.params import LINK_FIELDS, LinkParams
+from rigs.faults import get as get_fault
 from rigs.labgrid.spec import LabgridSpec, parse_labgrid
 
 #: Schemes pyserial's ``serial_for_url`` opens that make sense for a bench board.
@@ -130,13 +131,13 @@ def parse_serial_board(table: Table) -> SerialBoard:
 
 def _emulator_faults(table: Table) -> dict[str, dict[str, object]]:
     """``[serial.emulator.faults]``: ``stall = { hold_s = 0.5 }``, per the emulator's rules."""
-    from rigs.serial.emulator_faults import fault_params
-
     faults: dict[str, dict[str, object]] = {}
     for name in table.names():
         params = table.raw_table(name)
         try:
-            faults[name] = dict(fault_params(name, params))
+            faults[name] = dict(get_fault(name, "serial").params_for(params))
+        except KeyError as exc:
+            raise table.error(name, str(exc.args[0])) from None
         except ValueError as exc:
             raise table.error(name, str(exc)) from None
     table.finish()

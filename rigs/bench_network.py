@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 from typing import TypeVar
 
 from rigs.bench_schema import ENV_NAME, MAC, Table, ident
-from rigs.dut.faults import names as dut_fault_names
+from rigs.faults import names as fault_names
 
 
 @dataclass(frozen=True)
@@ -198,8 +198,8 @@ def parse_dut_agent(table: Table) -> DutAgent:
         raise table.error("endpoint", "a real app must be told a fixed port, not 0")
     faults = table.str_list("faults")
     for index, name in enumerate(faults):
-        if name not in dut_fault_names():
-            known = ", ".join(dut_fault_names())
+        if name not in fault_names("dut"):
+            known = ", ".join(fault_names("dut"))
             raise table.error(f"faults[{index}]", f"unknown fault {name!r}; known: {known}")
     agent = DutAgent(
         backend=backend,

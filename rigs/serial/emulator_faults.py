@@ -36,16 +36,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-FAULT_NAMES = ("garbage", "stall", "truncate", "unplug", "slow_baud")
-ParamValue = int | float | str | bool | None
+from rigs.faults import ParamValue
+from rigs.faults import get as _fault
+from rigs.faults import names as _fault_names
 
-_DEFAULTS: dict[str, dict[str, ParamValue]] = {
-    "garbage": {"size": 16, "every": 1, "seed": None},
-    "stall": {"hold_s": 1.0, "after": 0, "repeat": False},
-    "truncate": {"count": 1, "keep": 0.5, "what": "any"},
-    "unplug": {"after": 0},
-    "slow_baud": {"baud": 9600},
-}
+FAULT_NAMES = _fault_names("serial")
+"""The emulator's faults, as registered in :mod:`rigs.faults.serial` (the public contract)."""
 _LOG = "rigs.serial.emulator"
 
 
@@ -55,26 +51,11 @@ def fault_params(name: str, given: Mapping[str, Any]) -> dict[str, ParamValue]:
     Raises ValueError naming the fault and the key, so a bad bench file or control call is
     refused with a reason instead of being half-applied.
     """
-    if name not in _DEFAULTS:
-        raise ValueError(f"unknown fault {name!r}; known: {', '.join(FAULT_NAMES)}")
-    params = dict(_DEFAULTS[name])
-    for key, value in given.items():
-        if key not in params:
-            raise ValueError(f"fault {name!r} has no parameter {key!r}; has {sorted(params)}")
-        default = params[key]
-        if isinstance(default, bool):
-            params[key] = value if isinstance(value, bool) else str(value).lower() == "true"
-        elif isinstance(default, int):
-            params[key] = int(value)
-        elif isinstance(default, float):
-            params[key] = float(value)
-        else:
-            params[key] = value
-    if name == "truncate" and params["what"] not in ("any", "reply", "stream"):
-        raise ValueError(f"fault 'truncate': what must be any, reply or stream, got {params}")
-    if name == "slow_baud" and int(params["baud"] or 0) <= 0:
-        raise ValueError("fault 'slow_baud': baud must be > 0")
-    return params
+    try:
+        fault = _fault(name, "serial")
+    except KeyError as exc:
+        raise ValueError(str(exc).strip("'\"")) from None
+    return fault.params_for(given)
 
 
 @dataclass

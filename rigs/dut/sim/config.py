@@ -158,7 +158,7 @@ def check_params(name: str, params: Any, source: str = "fault.set") -> dict[str,
     fault = by_name(name)
     if not isinstance(params, Mapping):
         raise BenchFileError(source, f"faults.{name}", "params must be an object")
-    known = dict(fault.params)
+    known = {key: float(value or 0.0) for key, value in fault.params.items()}
     for key, val in params.items():
         if key not in known:
             raise BenchFileError(source, f"faults.{name}.{key}", f"unknown; known: {sorted(known)}")

@@ -35,7 +35,7 @@ class FaultBoard:
         params = self._on.get(name)
         if params is not None and key in params:
             return params[key]
-        return dict(by_name(name).params)[key]
+        return float(by_name(name).params[key] or 0.0)
 
     def active(self) -> dict[str, dict[str, float]]:
         """The faults that are on, with their params (for ``state`` and ``fault.list``)."""
