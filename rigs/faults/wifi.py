@@ -1,7 +1,8 @@
 """The simulated wpa_supplicant's faults (:mod:`rigs.wifi.sim.supplicant`).
 
 Switched through ``SimulatedSupplicant`` (``set_silent``, ``set_association_delay``,
-``set_reject_keys``, ``vanish_ap``/``restore_ap``) from a test or ``python -m rigs bench up``.
+``set_scan_fails``, ``set_reject_keys``, ``vanish_ap``/``restore_ap``) from a test or a script
+against ``python -m rigs bench up``.
 """
 
 from rigs.faults.registry import Fault, register
@@ -21,6 +22,14 @@ register(
         "association takes seconds (a busy or distant AP)",
         "every later association spends `seconds` in ASSOCIATING",
         {"seconds": 1.0},
+    )
+)
+register(
+    Fault(
+        "scan_fails",
+        "wifi",
+        "scans never produce results (a driver without a radio, as wired/wext/none)",
+        "SCAN answers OK, then CTRL-EVENT-SCAN-FAILED ret=-1 instead of results",
     )
 )
 register(

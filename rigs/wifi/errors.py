@@ -30,6 +30,11 @@ class NetworkNotFound(RigFault):
     """The SSID is not in the scan results, so there is nothing to associate with."""
 
 
+class ScanFailed(RigFault):
+    """The daemon refused the scan (``FAIL-BUSY``) or reported it failed
+    (``CTRL-EVENT-SCAN-FAILED``): no results will come, so waiting longer is pointless."""
+
+
 class AuthenticationFailed(RigFault):
     """The access point refused the key (4-way handshake or SAE failed): wrong PSK on the bench."""
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -21,7 +20,12 @@ from typing import Any
 from rigs.errors import RigFault
 from rigs.wifi.adapters import Adapter, find_adapter
 from rigs.wifi.ctrl import CtrlClient, EventMonitor, WpaEvent
-from rigs.wifi.errors import AssociationTimeout, AuthenticationFailed, NetworkNotFound
+from rigs.wifi.errors import (
+    AssociationTimeout,
+    AuthenticationFailed,
+    NetworkNotFound,
+    ScanFailed,
+)
 from rigs.wifi.parse import LinkStatus, ScanEntry, parse_bss, parse_status
 from rigs.wifi.pywifi_link import PywifiLink, load_pywifi
 from rigs.wifi.secret import Secret
@@ -126,12 +130,22 @@ class Station:
         """Trigger a scan through pywifi, wait for its results event, read every BSS."""
         mark = self.events.mark()
         started = time.monotonic()
-        self._pywifi.call("scan", lambda iface: iface.scan())
-        done = self.events.wait_for(_named("CTRL-EVENT-SCAN-RESULTS"), timeout, after=mark)
+        reply = self._pywifi.call("scan", _request_scan).strip()
+        if reply != "OK":
+            raise ScanFailed(
+                f"station {self.label}: wpa_supplicant refused SCAN with {reply!r}"
+                + (" (a scan is already running)" if reply == "FAIL-BUSY" else "")
+            )
+        done = self.events.wait_for(_scan_over, timeout, after=mark)
         if done is None:
             raise AssociationTimeout(
                 f"station {self.label}: no CTRL-EVENT-SCAN-RESULTS within {timeout:.1f}s",
                 last_state=self._state_or_unknown(),
+            )
+        if done.name == "CTRL-EVENT-SCAN-FAILED":
+            raise ScanFailed(
+                f"station {self.label}: the scan failed ({done.text.strip()}): the driver "
+                "cannot scan (no radio, or a wired/none driver)"
             )
         entries = self._read_bss_table()
         self._last_scan = entries
@@ -284,8 +298,17 @@ class Station:
                 )
 
 
-def _named(name: str) -> Callable[[WpaEvent], bool]:
-    return lambda event: event.name == name
+def _request_scan(iface: Any) -> str:
+    """SCAN through pywifi's own control connection, keeping the daemon's reply.
+
+    pywifi's ``Interface.scan()`` logs and drops any reply but ``OK``, so a ``FAIL-BUSY`` looked
+    like a scan that never finished; the same pywifi call with ``get_reply`` returns it.
+    """
+    return str(iface._wifi_ctrl._send_cmd_to_wpas(iface.name(), "SCAN", True))
+
+
+def _scan_over(event: WpaEvent) -> bool:
+    return event.name in ("CTRL-EVENT-SCAN-RESULTS", "CTRL-EVENT-SCAN-FAILED")
 
 
 def _settled(event: WpaEvent) -> bool:

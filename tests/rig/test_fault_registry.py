@@ -24,6 +24,7 @@ from rigs.wifi.sim.supplicant import SimulatedSupplicant
 WIFI_METHODS = {
     "supplicant_silent": "set_silent",
     "association_delay": "set_association_delay",
+    "scan_fails": "set_scan_fails",
     "reject_all_keys": "set_reject_keys",
     "ap_out_of_range": "vanish_ap",
 }

@@ -69,6 +69,24 @@ def parse_address(text: str, known: dict[str, hci.Address]) -> hci.Address:
         raise ValueError(f"not a Bluetooth address: {text!r}") from error
 
 
+TRANSPORT_HINTS = {
+    "usb": "no USB HCI dongle answered (plugged in? permissions on /dev/bus/usb? "
+    "this machine may have no USB at all)",
+    "hci-socket": "the kernel offers no Bluetooth HCI sockets here (no AF_BLUETOOTH); use a "
+    "UART dongle (bumble:serial:/dev/ttyACM0,1000000), BlueZ, or the simulated bench",
+    "serial": "no UART HCI controller at that port (path, baud, or already in use?)",
+}
+"""What a failure to open each transport scheme most likely means, for the error message."""
+
+
+def open_failure(spec: str, error: BaseException) -> str:
+    """The message for an HCI transport that would not open: spec, cause, and a hint."""
+    scheme = spec.split(":", 1)[0]
+    hint = TRANSPORT_HINTS.get(scheme)
+    cause = f"{type(error).__name__}: {error}"
+    return f"HCI transport {spec}: cannot open ({cause})" + (f"; {hint}" if hint else "")
+
+
 def address_text(address: hci.Address) -> str:
     """bleak's form of an address: upper-case, colon-separated, no type suffix."""
     return str(address.to_string(False))
@@ -112,8 +130,11 @@ class BumbleAdapter:
             transport = await asyncio.wait_for(open_transport(spec), timeout=10.0)
         except TimeoutError as error:
             raise BleakHardwareTimeout(f"HCI transport {spec}: did not open in 10 s") from error
-        except (OSError, core.BaseBumbleError, ValueError) as error:
-            raise HardwareGone(f"HCI transport {spec}: cannot open: {error}") from error
+        except Exception as error:
+            # Bumble's transports raise whatever their driver raises: libusb's USBError for
+            # ``usb:``, a bare Exception for ``hci-socket:`` on a kernel without Bluetooth,
+            # SerialException for ``serial:``. Every one means "no controller there".
+            raise HardwareGone(open_failure(spec, error)) from error
         adapter = cls(Host(transport.source, transport.sink), label=spec, transport=transport)
         await adapter._power_on()
         return adapter
@@ -146,7 +167,10 @@ class BumbleAdapter:
         return address_text(self.device.random_address)
 
     def _on_flush(self) -> None:
-        # Bumble flushes on HCI reset too; only a terminated transport means the radio is gone.
+        # Bumble flushes on HCI reset too; only a terminated transport means the radio is gone,
+        # and only when we did not close it ourselves.
+        if self._closed:
+            return
         if self._transport is not None and self._transport.source.terminated.done():
             self.lost = f"{self.label}: HCI transport lost (controller or simulated air gone)"
             _log.warning("%s", self.lost)

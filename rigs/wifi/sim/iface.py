@@ -245,6 +245,11 @@ class SimInterface:
 
     def _scan_done(self) -> None:
         self._scan_timer = None
+        if self.timing.scan_fails:
+            self._emit("CTRL-EVENT-SCAN-FAILED ret=-1")
+            if self.state is WpaState.SCANNING:
+                self._set_state(WpaState.DISCONNECTED)
+            return
         seen = {ap.bssid: ap for ap in self.radio.visible()}
         for bssid in [b for b in self.bss if b not in seen]:
             del self.bss[bssid]

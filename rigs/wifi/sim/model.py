@@ -135,6 +135,9 @@ class Timing:
     handshake_s: float = 0.005
     rescan_interval_s: float = 0.5
     temp_disable_s: float = 10.0
+    scan_fails: bool = False
+    """The driver cannot scan: SCAN answers OK, then CTRL-EVENT-SCAN-FAILED ret=-1 (what the
+    real wpa_supplicant 2.10 does with the ``wext`` or ``none`` driver and no radio)."""
 
 
 class AssociationHook(Protocol):

@@ -186,6 +186,24 @@ class SimulatedSupplicant:
 
         self._run(apply)
 
+    def set_scan_duration(self, seconds: float) -> None:
+        """How long every later scan runs (a real radio's full-band scan takes seconds)."""
+        if seconds < 0:
+            raise ValueError("scan duration must be >= 0")
+
+        def apply() -> None:
+            self._timing.scan_s = seconds
+
+        self._run(apply)
+
+    def set_scan_fails(self, fails: bool = True) -> None:
+        """Every later scan fails (``CTRL-EVENT-SCAN-FAILED ret=-1``), as a driver with no radio."""
+
+        def apply() -> None:
+            self._timing.scan_fails = fails
+
+        self._run(apply)
+
     def set_reject_keys(self, ap: str, reject: bool = True) -> None:
         """AP (BSSID or SSID) refuses every key, as after a key rotation on the AP."""
         targets = self._aps(ap)

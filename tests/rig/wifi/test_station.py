@@ -9,11 +9,13 @@ import pytest
 
 from rigs.errors import HardwareTimeout, RigFault
 from rigs.wifi.adapters import find_adapter
+from rigs.wifi.ctrl import CtrlClient
 from rigs.wifi.errors import (
     AdapterNotFound,
     AssociationTimeout,
     AuthenticationFailed,
     NetworkNotFound,
+    ScanFailed,
     SecretMissing,
 )
 from rigs.wifi.sim import AccessPoint, Security, SimStation, SimulatedSupplicant
@@ -185,3 +187,30 @@ def test_big_scan_is_complete_and_escaped_ssids_decoded(psk_env: str) -> None:
         # Joining an SSID that needs escaping works too (selected over the rig's own socket).
         status = station.associate('Café "Ü"', timeout=3.0)
         assert status.connected and status.ssid == 'Café "Ü"'
+
+
+def test_a_refused_scan_fails_at_once_naming_fail_busy(sim: SimulatedSupplicant) -> None:
+    """pywifi drops SCAN's reply; the station keeps it, so FAIL-BUSY is not a 10 s timeout."""
+    with Station.select(sim.ctrl_dir, mac=STA_MAC, timeout=1.0) as station:
+        other = CtrlClient(station.adapter.ctrl_path, timeout=1.0)
+        try:
+            sim.set_scan_duration(2.0)
+            assert other.request("SCAN").strip() == "OK"  # someone else's scan is running
+            started = time.monotonic()
+            with pytest.raises(ScanFailed, match=r"refused SCAN with 'FAIL-BUSY' \(a scan is"):
+                station.scan(timeout=10.0)
+            assert time.monotonic() - started < 1.0
+        finally:
+            other.close()
+
+
+def test_a_failed_scan_fails_at_once_naming_the_event(sim: SimulatedSupplicant) -> None:
+    """A driver that cannot scan (real wpa_supplicant -D wext/none): SCAN-FAILED, not a wait."""
+    sim.set_scan_fails(True)
+    with Station.select(sim.ctrl_dir, mac=STA_MAC, timeout=1.0) as station:
+        started = time.monotonic()
+        with pytest.raises(ScanFailed, match=r"scan failed \(CTRL-EVENT-SCAN-FAILED ret=-1\)"):
+            station.scan(timeout=10.0)
+        assert time.monotonic() - started < 1.0
+        sim.set_scan_fails(False)
+        assert {e.ssid for e in station.scan(timeout=5.0)} >= {"lab"}
