@@ -21,10 +21,10 @@ import asyncio
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
-from types import TracebackType
 from typing import TypeVar
 
 from rigs.errors import HardwareTimeout, RigFault
+from rigs.part import Service
 
 T = TypeVar("T")
 
@@ -32,7 +32,7 @@ T = TypeVar("T")
 _CANCEL_GRACE_S = 2.0
 
 
-class LoopThread:
+class LoopThread(Service):
     """One event loop running in a daemon thread; start, run coroutines on it, stop."""
 
     def __init__(self, name: str = "rigs-ble-loop") -> None:
@@ -120,14 +120,3 @@ class LoopThread:
             self._thread.join(timeout)
             if not self._thread.is_alive():
                 self._loop.close()
-
-    def __enter__(self) -> LoopThread:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

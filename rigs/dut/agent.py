@@ -35,13 +35,13 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import rigs
 from rigs.dut import protocol
 from rigs.dut.link import DEFAULT_COMMAND_TIMEOUT_S, DutCommandFailed, DutLink, DutRejected
 from rigs.errors import HardwareGone, HardwareTimeout, ProtocolError, RigFault
+from rigs.part import Service
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 __all__ = ["DEFAULT_COMMAND_TIMEOUT_S", "AgentServer", "DutCommandFailed", "DutLink", "DutRejected"]
 
 
-class AgentServer:
+class AgentServer(Service):
     """The agent endpoint: accepts apps, checks their hello, keeps one link per (role, id).
 
     ``log_dir``: where each link's wire log goes (attach it to the report); None = a fresh temp
@@ -107,7 +107,7 @@ class AgentServer:
         log.info("DUT agent endpoint on %s:%s", *self.address)
         return self
 
-    def close(self) -> None:
+    def stop(self) -> None:
         """Stop accepting, close every link, join every thread (idempotent)."""
         self._stop.set()
         for thread in self._threads:
@@ -120,17 +120,6 @@ class AgentServer:
         if self._listen is not None:
             self._listen.close()
             self._listen = None
-
-    def __enter__(self) -> AgentServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def wait_for(
         self, role: str = "phone", timeout: float = 10.0, dut_id: str | None = None

@@ -19,7 +19,8 @@ import logging
 import selectors
 import socket
 import threading
-from types import TracebackType
+
+from rigs.part import Service
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ CHUNK = 65536
 CONNECT_TIMEOUT_S = 2.0
 
 
-class HciRelay:
+class HciRelay(Service):
     """Accept on ``listen`` (already bound, any namespace), pipe each client to ``upstream``."""
 
     def __init__(self, listen: socket.socket, upstream: tuple[str, int]) -> None:
@@ -59,7 +60,7 @@ class HciRelay:
         self._thread.start()
         return self
 
-    def close(self, timeout: float = 2.0) -> None:
+    def stop(self, timeout: float = 2.0) -> None:
         """Stop the thread, close the listener and every relayed connection (idempotent)."""
         self._stop.set()
         if self._thread is not None:
@@ -71,17 +72,6 @@ class HciRelay:
         self._peers.clear()
         with contextlib.suppress(Exception):
             self._selector.close()
-
-    def __enter__(self) -> HciRelay:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _run(self) -> None:
         while not self._stop.is_set():

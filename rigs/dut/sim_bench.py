@@ -26,7 +26,6 @@ import ipaddress
 import socket
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from rigs.bench import Bench, BlePeripheral, DutAgent
@@ -37,13 +36,14 @@ from rigs.dut.sim import SimDutProcess
 from rigs.errors import RigFault
 from rigs.net.lan import STATION_IFACE, Lan
 from rigs.net.netns import Netns
+from rigs.part import Service
 from rigs.wifi.sim_bench import SimWifiBench
 
 PUSH_POLL_S = 0.05
 """The simulated provider re-judges its network this often: start/stop deadlines are 40x it."""
 
 
-class SimDutBench:
+class SimDutBench(Service):
     """Management link + agent endpoint + HCI relay + the simulated DUT process."""
 
     name = "dut"
@@ -113,27 +113,16 @@ class SimDutBench:
             process.stop()
         relay, self.relay = self.relay, None
         if relay is not None:
-            relay.close()
+            relay.stop()
         agent, self.agent = self.agent, None
         if agent is not None:
-            agent.close()
+            agent.stop()
         mgmt, self.mgmt = self.mgmt, None
         if mgmt is not None:
             mgmt.remove()
         with contextlib.suppress(RigFault):
             self.wifi.lan.set_multicast_route(self.station.role, True)
         self._phone = None
-
-    def __enter__(self) -> SimDutBench:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- what users get ------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from rigs.errors import HardwareTimeout, RigFault
 from rigs.net.netns import Netns
 from rigs.net.packets import PROTO_UDP, IpSummary, parse_ethernet
 from rigs.net.pcap import LINKTYPE_ETHERNET, PcapRecord, write_pcap
+from rigs.part import Service
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
@@ -42,7 +43,7 @@ class Frame(NamedTuple):
     ip: IpSummary | None
 
 
-class AirCapture:
+class AirCapture(Service):
     """Capture on one AP port; count by group/port and by source; save as pcap.
 
     ``max_frames`` bounds memory: beyond it frames are still counted but not kept
@@ -64,13 +65,6 @@ class AirCapture:
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
-
-    def __enter__(self) -> AirCapture:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def start(self) -> None:
         """Open the socket in the AP namespace and start the capture thread."""

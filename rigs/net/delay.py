@@ -31,13 +31,14 @@ import time
 from rigs.errors import HardwareTimeout, RigFault
 from rigs.net.lan import SERVER_IFACE, STATION_IFACE, Lan
 from rigs.net.offload import disable_tx_offloads
+from rigs.part import Switch
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
 MAX_FRAME = 65535
 
 
-class DelayRelay:
+class DelayRelay(Switch):
     """Adds ``delay_s`` (+ uniform ``jitter_s``) each way to ``station``'s frames."""
 
     def __init__(
@@ -67,12 +68,6 @@ class DelayRelay:
         self._thread: threading.Thread | None = None
         self._socks: list[socket.socket] = []
         self.error: BaseException | None = None
-
-    def __enter__(self) -> DelayRelay:
-        return self.enable()
-
-    def __exit__(self, *exc: object) -> None:
-        self.disable()
 
     def enable(self) -> DelayRelay:
         """Create the relay's veth, open both packet sockets, splice into the bridge."""

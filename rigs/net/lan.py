@@ -37,12 +37,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface
-from types import TracebackType
 from typing import Any
 
 from rigs.errors import RigFault
 from rigs.net.netns import DEFAULT_RUN_DIR, Netns
 from rigs.net.topology import LanSpec
+from rigs.part import Handle
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class _Ssid:
     server: Netns
 
 
-class Lan:
+class Lan(Handle):
     """Builds the LAN on enter, tears every namespace down on exit (also after a failure).
 
     Thread-safe: :meth:`associate` and :meth:`disassociate` may be called from the simulated
@@ -119,18 +119,6 @@ class Lan:
         self.build_s: float | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
-
-    def __enter__(self) -> Lan:
-        self.open()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def open(self) -> None:
         """Create every namespace, bridge and veth; on any failure remove what was made."""

@@ -24,7 +24,6 @@ import struct
 import threading
 import time
 from ipaddress import IPv4Address
-from types import TracebackType
 
 from rigs.errors import HardwareTimeout, RigFault
 from rigs.measure.probe import PROBE, PROBE_SIZE, encode_probe
@@ -32,6 +31,7 @@ from rigs.measure.quiet import collector_paused
 from rigs.measure.recorder import PathRecorder
 from rigs.measure.summary import DeliverySummary
 from rigs.net.netns import Netns
+from rigs.part import Closing, Handle
 
 DEFAULT_GROUP = "239.255.0.1"
 DEFAULT_PORT = 45454
@@ -46,7 +46,7 @@ def _mreqn(group: str, ifindex: int) -> bytes:
     return struct.pack("=4s4si", socket.inet_aton(group), socket.inet_aton("0.0.0.0"), ifindex)
 
 
-class MulticastReceiver:
+class MulticastReceiver(Handle):
     """A socket in ``ns`` that receives ``group:port`` arriving on ``iface`` only."""
 
     def __init__(
@@ -66,18 +66,6 @@ class MulticastReceiver:
         self._sock: socket.socket | None = None
         self._ifindex = 0
         self._joined = False
-
-    def __enter__(self) -> MulticastReceiver:
-        self.open()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def open(self) -> None:
         """Create, bind and join (in the namespace, where the interface index is valid)."""
@@ -138,7 +126,7 @@ class MulticastReceiver:
             self._sock = None
 
 
-class MulticastSender:
+class MulticastSender(Closing):
     """A socket in ``ns`` that sends to ``group:port`` out of the interface owning ``source``."""
 
     def __init__(
@@ -173,17 +161,6 @@ class MulticastSender:
             self._sock: socket.socket | None = ns.call(setup)
         except OSError as exc:
             raise RigFault(f"{ns.name}: cannot send multicast from {self.source}: {exc}") from exc
-
-    def __enter__(self) -> MulticastSender:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def send(self, data: bytes) -> int:
         """Send one datagram; returns what ``sendto`` returned (which is not proof of delivery)."""

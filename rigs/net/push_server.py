@@ -30,7 +30,6 @@ import socket
 import struct
 import threading
 import time
-from types import TracebackType
 
 from rigs.errors import HardwareTimeout, ProtocolError, RigFault
 from rigs.measure.clock import ClockMapping
@@ -38,6 +37,7 @@ from rigs.measure.probe import PROBE_SIZE, encode_probe
 from rigs.measure.recorder import PathRecorder
 from rigs.measure.summary import DeliverySummary
 from rigs.net.netns import Netns
+from rigs.part import Service
 
 DEFAULT_PUSH_PORT = 5223
 PROTOCOL_VERSION = 1
@@ -76,7 +76,7 @@ class FrameReader:
         return out
 
 
-class PushServer:
+class PushServer(Service):
     """TCP push server in ``ns`` on ``address:port``; one client at a time (a newer one wins)."""
 
     def __init__(
@@ -145,17 +145,6 @@ class PushServer:
         if self._listen is not None:
             self._listen.close()
             self._listen = None
-
-    def __enter__(self) -> PushServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive() and self.error is None

@@ -11,13 +11,13 @@ import select
 import socket
 import threading
 import time
-from types import TracebackType
 
 from rigs.errors import HardwareTimeout
 from rigs.net.netns import Netns
+from rigs.part import Closing
 
 
-class TcpServer:
+class TcpServer(Closing):
     """Accepts TCP connections on ``address:port`` in ``ns`` and counts them (until closed)."""
 
     def __init__(self, ns: Netns, address: str, port: int) -> None:
@@ -52,17 +52,6 @@ class TcpServer:
                 return False
             time.sleep(0.002)
         return True
-
-    def __enter__(self) -> TcpServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Stop accepting and close the socket."""

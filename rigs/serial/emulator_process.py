@@ -25,17 +25,17 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import rigs
 from rigs.errors import HardwareGone, HardwareTimeout, RigFault
+from rigs.part import Service
 from rigs.process import stop_child
 from rigs.serial.board_clock import BoardClock
 from rigs.serial.emulator_faults import fault_params
 
 
-class EmulatorProcess:
+class EmulatorProcess(Service):
     """Handle on one ``python -m rigs.serial.emulator`` process.
 
     ``offset_s``/``drift_ppm`` set the board clock relative to the host's monotonic clock
@@ -232,18 +232,6 @@ class EmulatorProcess:
         if self.workdir is None:
             raise RigFault(f"emulator {self.name} has not been started")
         return self.workdir
-
-    def __enter__(self) -> EmulatorProcess:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"EmulatorProcess({self.name!r}, pid={self.pid}, pty={self.pty_path!r})"

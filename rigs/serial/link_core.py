@@ -23,13 +23,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 import serial
 
 from rigs.errors import HardwareGone, HardwareTimeout, ProtocolError, RigFault
 from rigs.measure.clock import ClockSync
+from rigs.part import Handle
 from rigs.serial.framing import FrameDecoder, encode_frame
 from rigs.serial.link_state import LinkStats, Pending, StreamState
 from rigs.serial.protocol import (
@@ -60,7 +60,7 @@ class BoardRefused(RigFault):
         self.reason = reason
 
 
-class LinkCore:
+class LinkCore(Handle):
     """Port lifecycle and request/reply routing; subclassed by :class:`BoardLink`.
 
     ``port`` is a device path, a ``/dev/serial/by-id`` link or a pyserial URL. ``timeout_s``
@@ -144,17 +144,6 @@ class LinkCore:
     def is_open(self) -> bool:
         """True between open() and close() while the port is alive."""
         return self._ser is not None and self._gone is None
-
-    def __enter__(self) -> Self:
-        return self.open()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __str__(self) -> str:
         return f"board {self.name}"

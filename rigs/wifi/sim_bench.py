@@ -31,7 +31,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from rigs.bench import Bench, WifiNetwork, WifiStation
@@ -41,6 +40,7 @@ from rigs.net.netns import DEFAULT_RUN_DIR
 from rigs.net.push_server import PushServer
 from rigs.net.radio_hook import LanRadioHook
 from rigs.net.topology import STATION_NAME, LanSpec, SsidSpec
+from rigs.part import Service
 from rigs.wifi.ctrl import CtrlClient
 from rigs.wifi.sim.model import AccessPoint, Security, Timing
 from rigs.wifi.sim.supplicant import SimStation, SimulatedSupplicant
@@ -112,7 +112,7 @@ def open_station(
     )
 
 
-class SimWifiBench:
+class SimWifiBench(Service):
     """LAN + simulated supplicant + push server of a sim bench; a ``bench up`` part."""
 
     name = "wifi"
@@ -207,17 +207,6 @@ class SimWifiBench:
         lan, self._lan = self._lan, None
         if lan is not None:
             lan.close()
-
-    def __enter__(self) -> SimWifiBench:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def health(self) -> list[str]:
         """Problems found (empty when healthy)."""

@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from rigs.errors import RigFault
+from rigs.part import Closing
 from rigs.wifi.adapters import Adapter, find_adapter
 from rigs.wifi.ctrl import CtrlClient, EventMonitor, WpaEvent
 from rigs.wifi.errors import (
@@ -37,7 +37,7 @@ _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 _POLL_S = 0.05
 
 
-class Station:
+class Station(Closing):
     """One station adapter; open it with :meth:`select` (by MAC) or from an :class:`Adapter`."""
 
     def __init__(self, adapter: Adapter, *, timeout: float = 2.0, label: str = "") -> None:
@@ -88,17 +88,6 @@ class Station:
         if self._ctrl is not None:
             self._ctrl.close()
             self._ctrl = None
-
-    def __enter__(self) -> Station:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def health_check(self) -> bool:
         try:

@@ -35,6 +35,7 @@ from bumble.transport.common import Transport
 from rigs.ble.backend.errors import BleakHardwareTimeout, link_error
 from rigs.ble.controller import LinkedHost
 from rigs.errors import HardwareGone, RigFault
+from rigs.part import AsyncClosing
 
 AdvertisementListener = Callable[[Advertisement], None]
 
@@ -92,7 +93,7 @@ def address_text(address: hci.Address) -> str:
     return str(address.to_string(False))
 
 
-class BumbleAdapter:
+class BumbleAdapter(AsyncClosing):
     """One Bumble ``Device`` on one HCI controller, bound to the loop that opened it."""
 
     def __init__(
@@ -261,17 +262,6 @@ class BumbleAdapter:
             await self._transport.close()
         if self._linked is not None:
             self._linked.detach()
-
-    async def __aenter__(self) -> BumbleAdapter:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 class BumbleAdapters:

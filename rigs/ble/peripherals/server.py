@@ -13,7 +13,6 @@ import asyncio
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
-from types import TracebackType
 from typing import TypeVar
 
 from bumble.link import LocalLink
@@ -21,6 +20,7 @@ from bumble.link import LocalLink
 from rigs.ble.hci_server import HciServer
 from rigs.ble.peripherals.heart_rate import HeartRatePeripheral
 from rigs.errors import HardwareTimeout, RigFault
+from rigs.part import Service
 
 T = TypeVar("T")
 
@@ -28,7 +28,7 @@ T = TypeVar("T")
 THREAD_TIMEOUT = 10.0
 
 
-class PeripheralServer:
+class PeripheralServer(Service):
     """Runs a :class:`HeartRatePeripheral` and a TCP-exposed controller in a thread."""
 
     def __init__(self, *, name: str = "HR-Sim") -> None:
@@ -102,15 +102,3 @@ class PeripheralServer:
             await self._server.close()
         if self._peripheral is not None:
             await self._peripheral.close()
-
-    def __enter__(self) -> PeripheralServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

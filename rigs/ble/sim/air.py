@@ -44,11 +44,12 @@ from rigs.ble.sim.faults import Direction
 from rigs.ble.sim.link import TimedLink
 from rigs.ble.sim.peripherals import WatchPeripheral
 from rigs.errors import RigFault
+from rigs.part import AsyncService
 
 logger = logging.getLogger(__name__)
 
 
-class Air:
+class Air(AsyncService):
     """Everything on the simulated radio, started and stopped together (async context)."""
 
     def __init__(self, config: AirConfig, control_path: str | Path | None = None) -> None:
@@ -59,13 +60,6 @@ class Air:
         self.control: ControlServer | None = None
         self.peripherals: dict[str, WatchPeripheral] = {}
         self.stopped = asyncio.Event()
-
-    async def __aenter__(self) -> Air:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     async def start(self) -> dict[str, Any]:
         """Bring the air up; returns the endpoints (what the CLI prints as one JSON line)."""

@@ -26,13 +26,13 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import rigs
 from rigs.ble.sim.config import AirConfig
 from rigs.ble.sim.control import ControlClient
 from rigs.errors import HardwareGone, HardwareTimeout, ProtocolError
+from rigs.part import Service
 from rigs.process import stop_child
 
 
@@ -48,7 +48,7 @@ class AirEndpoints:
     link: dict[str, Any]
 
 
-class AirProcess:
+class AirProcess(Service):
     """A child ``python -m rigs.ble.sim``: start, control, stop (also a context manager).
 
     ``log_dir``: where the air's log goes (kept after stop, for the report); None = a temp dir
@@ -74,18 +74,6 @@ class AirProcess:
         self._client: ControlClient | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
-
-    def __enter__(self) -> AirProcess:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def endpoints(self) -> AirEndpoints:

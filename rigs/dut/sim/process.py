@@ -22,16 +22,16 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import rigs
 from rigs.dut.sim.config import SimDutConfig
 from rigs.net.netns import Netns
+from rigs.part import Service
 from rigs.process import stop_child
 
 
-class SimDutProcess:
+class SimDutProcess(Service):
     """A child ``python -m rigs.dut.sim``; ``config`` is validated here, before the fork."""
 
     def __init__(
@@ -109,14 +109,3 @@ class SimDutProcess:
             return self.log_path.read_text(errors="replace")
         except OSError:
             return ""
-
-    def __enter__(self) -> SimDutProcess:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from rigs.errors import BenchFileError, HardwareTimeout, ProtocolError, RigFault
+from rigs.part import Service
 from rigs.process import stop_child
 from rigs.wifi.sim.model import AccessPoint, AssociationHook, Timing
 from rigs.wifi.sim.supplicant import SimStation, SimulatedSupplicant
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     return serve(config, announce=lambda text: print(text, flush=True), control_stdin=control)
 
 
-class SupplicantProcess:
+class SupplicantProcess(Service):
     """The simulator in a child process, faults switched over its stdin (for cross-process use).
 
     The child inherits the environment, so AP key variables set in the parent reach it.
@@ -181,12 +182,6 @@ class SupplicantProcess:
         if self._config_path is not None:
             self._config_path.unlink(missing_ok=True)
             self._config_path = None
-
-    def __enter__(self) -> SupplicantProcess:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def _line(self) -> str:
         assert self._proc is not None and self._proc.stdout is not None

@@ -26,10 +26,10 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import TypeVar
 
 from rigs.errors import RigFault
+from rigs.part import Service
 from rigs.wifi.sim.iface import SimInterface
 from rigs.wifi.sim.loop import EventLoop
 from rigs.wifi.sim.model import AccessPoint, AssociationHook, NullHook, Radio, Timing
@@ -46,7 +46,7 @@ class SimStation:
     address: str
 
 
-class SimulatedSupplicant:
+class SimulatedSupplicant(Service):
     """A thread running the simulated daemon; see the module docstring."""
 
     def __init__(
@@ -118,17 +118,6 @@ class SimulatedSupplicant:
             sockets.close()
             self._loop = self._sockets = None
             self._remove_own_dir()
-
-    def __enter__(self) -> SimulatedSupplicant:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def health_check(self) -> bool:
         """True while the loop runs and no command or hook has raised."""

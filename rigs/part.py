@@ -1,0 +1,148 @@
+"""The one face every part of a bench wears: a lifecycle, health, evidence for the report.
+
+A bench is made of parts: simulators (the BLE air, the board emulator, the simulated
+wpa_supplicant, the simulated DUT), daemons the rig hosts (push server, OpenVPN, captures),
+and handles on real devices (a board link, a Wi-Fi station, a BLE adapter). The fixtures,
+``python -m rigs bench up`` and a person's script all drive them, so every part must be driven
+*the same way*: otherwise each caller learns five dialects and gets one of them wrong on the
+failure path. This module is that one way. It is deliberately small (the model is Mobly's
+``controller_manager.py`` contract and its ``base_service.py``: a lifecycle whose docstrings say
+why each hook exists; labgrid's drivers show the same shape with ``on_activate`` /
+``on_deactivate``).
+
+Two kinds of lifecycle, named for what they are:
+
+- :class:`Service`: something the rig *starts* and *stops* (a process, a thread, a capture). A
+  service's ``stop()`` must not raise: it runs on the failure path, where a second exception
+  would hide the first, and it must stop only what the service itself started (by pid).
+- :class:`Handle`: something the rig *opens* and *closes* on a device or socket that exists
+  without it (a serial port, a namespace LAN, a tunnel). ``close()`` is safe to call twice.
+- :class:`Closing`: a handle already open when constructed (a station found by MAC, a socket);
+  only ``close()`` remains.
+- :class:`Switch`: a fault that is *enabled* and *disabled* (an nf_tables table, a relay); the
+  context form guarantees it is switched off again even when the test fails.
+
+Each mixin supplies only ``__enter__``/``__exit__`` (so ``with part:`` means the same thing
+everywhere and the boilerplate lives once); the verbs are the class's own.
+
+:class:`Part` is the reporting half of the face, a protocol any of them implements:
+``health()`` (what is wrong now, empty when fine: a fixture checks it before a test so a dead
+simulator is a rig fault at setup, not a mysterious failure in the middle) and ``evidence()``
+(named logs and captures for the report: what a person needs to debug a failure on a bench
+they cannot see). Faults are not part of this protocol: they are named in one registry
+(:mod:`rigs.faults`), so listing or validating them needs no running part.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, Self, runtime_checkable
+
+Evidence = dict[str, str | bytes]
+"""Attachment name (with its extension: ``air.log``, ``hci.pcap``) → its content."""
+
+
+@runtime_checkable
+class Part(Protocol):
+    """The reporting face of a bench part (see the module docstring for why each hook exists)."""
+
+    def health(self) -> list[str]:
+        """What is wrong with the part now, one line each; empty when it is fine."""
+        ...
+
+    def evidence(self) -> Evidence:
+        """Logs and captures for the report, by attachment name."""
+        ...
+
+
+class Service:
+    """``with service:`` starts it and always stops it (``stop()`` must not raise)."""
+
+    def start(self) -> Any:
+        raise NotImplementedError
+
+    def stop(self) -> object:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class Handle:
+    """``with handle:`` opens it and always closes it (``close()`` is safe twice)."""
+
+    def open(self) -> Any:
+        raise NotImplementedError
+
+    def close(self) -> object:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Closing:
+    """A handle open from construction: ``with`` only guarantees ``close()``."""
+
+    def close(self) -> object:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Switch:
+    """``with fault:`` enables it and always disables it again."""
+
+    def enable(self) -> Any:
+        raise NotImplementedError
+
+    def disable(self) -> object:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.enable()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.disable()
+
+
+class AsyncService:
+    """``async with service:`` for parts that live on an event loop."""
+
+    async def start(self) -> Any:
+        raise NotImplementedError
+
+    async def stop(self) -> object:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+class AsyncClosing:
+    """``async with handle:`` guarantees ``await handle.close()``."""
+
+    async def close(self) -> object:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
