@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rigs.bench_schema import read_json_object
+from rigs.bench.schema import read_json_object
 from rigs.ble.params import LinkParams
 from rigs.ble.sim.peripherals import PeripheralSpec
 from rigs.errors import BenchFileError

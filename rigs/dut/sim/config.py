@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rigs.bench_schema import read_json_object
+from rigs.bench.schema import read_json_object
 from rigs.dut.faults import by_name
 from rigs.errors import BenchFileError
 

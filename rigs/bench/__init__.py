@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rigs.bench_devices import (
+from rigs.bench.devices import (
     BLE_SIM_KINDS,
     SERIAL_URL_SCHEMES,
     BlePeripheral,
@@ -28,7 +28,7 @@ from rigs.bench_devices import (
     parse_link_params,
     parse_serial_board,
 )
-from rigs.bench_network import (
+from rigs.bench.network import (
     DutAgent,
     DutRun,
     DutWithin,
@@ -40,7 +40,7 @@ from rigs.bench_network import (
     parse_wifi_network,
     parse_wifi_station,
 )
-from rigs.bench_schema import Table
+from rigs.bench.schema import Table
 from rigs.ble.params import LinkParams
 from rigs.errors import BenchFileError
 from rigs.measure.limits import Limits
@@ -67,7 +67,7 @@ __all__ = [
 #: Everything a test can declare it needs with ``@pytest.mark.needs(...)``.
 CAPABILITIES = ("serial", "ble", "wifi", "multicast", "vpn", "dut")
 
-DEFAULT_BENCH = Path(__file__).resolve().parent.parent / "fixtures" / "benches" / "sim.toml"
+DEFAULT_BENCH = Path(__file__).resolve().parents[2] / "fixtures" / "benches" / "sim.toml"
 
 
 @dataclass(frozen=True)

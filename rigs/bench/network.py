@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import TypeVar
 
-from rigs.bench_schema import ENV_NAME, MAC, Table, ident
+from rigs.bench.schema import ENV_NAME, MAC, Table, ident
 from rigs.faults import names as fault_names
 
 
