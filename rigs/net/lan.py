@@ -28,74 +28,37 @@ Why this shape (all measured, see docs FACTS):
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import secrets
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface
 from typing import Any
 
 from rigs.errors import RigFault
+from rigs.net.lan_wiring import (
+    MULTICAST_NET,
+    SERVER_IFACE,
+    STATION_IFACE,
+    Ssid,
+    Station,
+    link_index,
+    netlink_errors,
+    wire,
+)
 from rigs.net.netns import DEFAULT_RUN_DIR, Netns
 from rigs.net.topology import LanSpec
 from rigs.part import Handle
 
+__all__ = ["MULTICAST_NET", "SERVER_IFACE", "STATION_IFACE", "Lan", "new_prefix"]
+
 log = logging.getLogger(__name__)
-
-STATION_IFACE = "wlan0"
-"""The station's interface name inside its namespace, as on a phone or a Linux laptop."""
-
-SERVER_IFACE = "eth0"
-MULTICAST_NET = "224.0.0.0/4"
 
 
 def new_prefix() -> str:
     """A namespace name prefix unique to this process and call: ``rig-<pid>-<6 hex>``."""
     return f"rig-{os.getpid()}-{secrets.token_hex(3)}"
-
-
-def _mac(kind: int, a: int, b: int) -> str:
-    """Locally administered, deterministic MACs so pcaps from different runs read the same."""
-    return f"02:52:47:{kind:02x}:{a:02x}:{b:02x}"
-
-
-@contextlib.contextmanager
-def _netlink(what: str) -> Iterator[None]:
-    """Turn pyroute2's errors into a RigFault that says what the rig was doing."""
-    try:
-        yield
-    except RigFault:
-        raise
-    except Exception as exc:
-        raise RigFault(f"LAN: {what}: {exc}") from exc
-
-
-@dataclass
-class _Station:
-    name: str
-    ns: Netns
-    ap_port: str
-    ap_port_index: int = 0
-    bridge_port_index: int = 0
-    """What gets enslaved to the SSID's bridge: the AP port itself, or a relay's port."""
-    wlan_index: int = 0
-    ssid: str | None = None
-    address: IPv4Interface | None = None
-    multicast_route: bool = True
-    """Add ``224.0.0.0/4 dev wlan0`` on association (False: phone-like, see LanSpec)."""
-
-
-@dataclass
-class _Ssid:
-    name: str
-    index: int
-    bridge: str
-    bridge_index: int
-    server: Netns
 
 
 class Lan(Handle):
@@ -113,8 +76,8 @@ class Lan(Handle):
         self.run_dir = run_dir
         self._lock = threading.RLock()
         self._namespaces: list[Netns] = []
-        self._stations: dict[str, _Station] = {}
-        self._ssids: dict[str, _Ssid] = {}
+        self._stations: dict[str, Station] = {}
+        self._ssids: dict[str, Ssid] = {}
         self._ap: Netns | None = None
         self.build_s: float | None = None
 
@@ -124,7 +87,8 @@ class Lan(Handle):
         """Create every namespace, bridge and veth; on any failure remove what was made."""
         started = time.perf_counter()
         try:
-            self._build()
+            wiring = wire(self.spec, self._new_ns)
+            self._ap, self._stations, self._ssids = wiring.ap, wiring.stations, wiring.ssids
         except BaseException:
             self.close()
             raise
@@ -156,60 +120,6 @@ class Lan(Handle):
         self._namespaces.append(ns)
         return ns
 
-    def _build(self) -> None:
-        self._ap = ap = self._new_ns("ap")
-        servers = [self._new_ns(f"srv{i}") for i in range(len(self.spec.ssids))]
-        stations = [self._new_ns(name) for name in self.spec.stations]
-        with ap.iproute() as ipr, _netlink("building the access point"):
-            _up(ipr, "lo")
-            for i, (ssid, server) in enumerate(zip(self.spec.ssids, servers, strict=True)):
-                bridge = f"br{i}"
-                ipr.link("add", ifname=bridge, kind="bridge", br_mcast_snooping=0)
-                ipr.link(
-                    "add",
-                    ifname=f"srv{i}",
-                    kind="veth",
-                    peer={
-                        "ifname": SERVER_IFACE,
-                        "net_ns_fd": server.fd,
-                        "address": _mac(1, i, 1),
-                    },
-                )
-                br_index = _index(ipr, bridge)
-                ipr.link("set", index=_index(ipr, f"srv{i}"), master=br_index, state="up")
-                ipr.link("set", index=br_index, state="up")
-                self._ssids[ssid.name] = _Ssid(ssid.name, i, bridge, br_index, server)
-            for j, (name, ns) in enumerate(zip(self.spec.stations, stations, strict=True)):
-                port = f"ap-{name}"
-                ipr.link(
-                    "add",
-                    ifname=port,
-                    kind="veth",
-                    peer={"ifname": STATION_IFACE, "net_ns_fd": ns.fd, "address": _mac(0, 0, j)},
-                )
-                index = _index(ipr, port)
-                self._stations[name] = _Station(
-                    name,
-                    ns,
-                    port,
-                    ap_port_index=index,
-                    bridge_port_index=index,
-                    multicast_route=name not in self.spec.no_multicast_route,
-                )
-        for ssid, server in zip(self.spec.ssids, servers, strict=True):
-            with server.iproute() as ipr, _netlink(f"building the server of {ssid.name}"):
-                _up(ipr, "lo")
-                eth = _index(ipr, SERVER_IFACE)
-                ipr.link("set", index=eth, state="up")
-                ipr.addr(
-                    "add", index=eth, address=str(ssid.gateway), prefixlen=ssid.subnet.prefixlen
-                )
-                ipr.route("add", dst=MULTICAST_NET, oif=eth)
-        for station in self._stations.values():
-            with station.ns.iproute() as ipr, _netlink(f"building station {station.name}"):
-                _up(ipr, "lo")
-                station.wlan_index = _index(ipr, STATION_IFACE)
-
     # -- association -------------------------------------------------------------------------
 
     def associate(self, station: str, ssid: str) -> IPv4Interface:
@@ -225,11 +135,14 @@ class Lan(Handle):
                 self._disassociate(st)
             iface = self.spec.station_interface(station, ssid)
             gateway = self.spec.ssid(ssid).gateway
-            with self.ap.iproute() as ipr, _netlink(f"{station}: joining bridge of {ssid}"):
+            with self.ap.iproute() as ipr, netlink_errors(f"{station}: joining bridge of {ssid}"):
                 ipr.link("set", index=st.bridge_port_index, master=target.bridge_index, state="up")
                 if st.bridge_port_index != st.ap_port_index:
                     ipr.link("set", index=st.ap_port_index, state="up")
-            with st.ns.iproute() as ipr, _netlink(f"{station}: configuring {iface} on {ssid}"):
+            with (
+                st.ns.iproute() as ipr,
+                netlink_errors(f"{station}: configuring {iface} on {ssid}"),
+            ):
                 idx = st.wlan_index
                 ipr.link("set", index=idx, state="up")
                 ipr.addr("add", index=idx, address=str(iface.ip), prefixlen=iface.network.prefixlen)
@@ -253,7 +166,7 @@ class Lan(Handle):
             st.multicast_route = enabled
             if st.ssid is None:
                 return
-            with st.ns.iproute() as ipr, _netlink(f"{station}: multicast route {enabled}"):
+            with st.ns.iproute() as ipr, netlink_errors(f"{station}: multicast route {enabled}"):
                 ipr.route("add" if enabled else "del", dst=MULTICAST_NET, oif=st.wlan_index)
 
     def disassociate(self, station: str) -> None:
@@ -263,11 +176,11 @@ class Lan(Handle):
             if st.ssid is not None:
                 self._disassociate(st)
 
-    def _disassociate(self, st: _Station) -> None:
-        with st.ns.iproute() as ipr, _netlink(f"{st.name}: leaving {st.ssid}"):
+    def _disassociate(self, st: Station) -> None:
+        with st.ns.iproute() as ipr, netlink_errors(f"{st.name}: leaving {st.ssid}"):
             ipr.link("set", index=st.wlan_index, state="down")
             ipr.flush_addr(index=st.wlan_index)
-        with self.ap.iproute() as ipr, _netlink(f"{st.name}: leaving bridge of {st.ssid}"):
+        with self.ap.iproute() as ipr, netlink_errors(f"{st.name}: leaving bridge of {st.ssid}"):
             ipr.link("set", index=st.bridge_port_index, master=0, state="down")
             if st.bridge_port_index != st.ap_port_index:
                 ipr.link("set", index=st.ap_port_index, state="down")
@@ -284,8 +197,8 @@ class Lan(Handle):
         """
         with self._lock:
             st = self._station(station)
-            with self.ap.iproute() as ipr, _netlink(f"{station}: bridge port -> {ifname}"):
-                new = st.ap_port_index if ifname is None else _index(ipr, ifname)
+            with self.ap.iproute() as ipr, netlink_errors(f"{station}: bridge port -> {ifname}"):
+                new = st.ap_port_index if ifname is None else link_index(ipr, ifname)
                 if new == st.bridge_port_index:
                     return
                 if st.ssid is not None:
@@ -374,14 +287,14 @@ class Lan(Handle):
         ]
         if problems:
             return problems
-        with self.ap.iproute() as ipr, _netlink("health check"):
+        with self.ap.iproute() as ipr, netlink_errors("health check"):
             for s in self._ssids.values():
                 link = ipr.link("get", index=s.bridge_index)[0]
                 if link.get("operstate") not in ("UP", "UNKNOWN"):
                     problems.append(f"bridge {s.bridge} of {s.name} is {link.get('operstate')}")
         return problems
 
-    def _station(self, name: str) -> _Station:
+    def _station(self, name: str) -> Station:
         try:
             return self._stations[name]
         except KeyError:
@@ -389,21 +302,10 @@ class Lan(Handle):
                 f"LAN {self.prefix}: unknown station {name!r} (known: {sorted(self._stations)})"
             ) from None
 
-    def _ssid(self, name: str) -> _Ssid:
+    def _ssid(self, name: str) -> Ssid:
         try:
             return self._ssids[name]
         except KeyError:
             raise RigFault(
                 f"LAN {self.prefix}: unknown SSID {name!r} (known: {sorted(self._ssids)})"
             ) from None
-
-
-def _index(ipr: Any, ifname: str) -> int:
-    found = ipr.link_lookup(ifname=ifname)
-    if not found:
-        raise RigFault(f"interface {ifname} not found")
-    return int(found[0])
-
-
-def _up(ipr: Any, ifname: str) -> None:
-    ipr.link("set", index=_index(ipr, ifname), state="up")
