@@ -27,6 +27,7 @@ from rigs.net.netns import Netns
 from rigs.net.packets import PROTO_UDP, IpSummary, parse_ethernet
 from rigs.net.pcap import LINKTYPE_ETHERNET, PcapRecord, write_pcap
 from rigs.part import Service
+from rigs.wait import poll_until
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
@@ -169,12 +170,11 @@ class AirCapture(Service):
 
     def wait_udp(self, dst: str, dport: int, count: int, timeout_s: float) -> bool:
         """Wait until ``count`` datagrams to ``dst:dport`` were seen; True if reached in time."""
-        deadline = time.monotonic() + timeout_s
-        while self.udp_count(dst, dport) < count:
-            if time.monotonic() >= deadline or self.error is not None:
-                return False
-            time.sleep(0.002)
-        return True
+        return poll_until(
+            lambda: self.udp_count(dst, dport) >= count,
+            timeout_s,
+            abort=lambda: self.error is not None,
+        )
 
     def pcap_bytes(self) -> bytes:
         """The kept frames (both directions) as a classic pcap, for an Allure PCAP attachment."""

@@ -32,6 +32,7 @@ from rigs.measure.recorder import PathRecorder
 from rigs.measure.summary import DeliverySummary
 from rigs.net.netns import Netns
 from rigs.part import Closing, Handle
+from rigs.wait import poll_until
 
 DEFAULT_GROUP = "239.255.0.1"
 DEFAULT_PORT = 45454
@@ -223,12 +224,9 @@ class ProbeCollector:
 
     def wait_for(self, count: int, timeout_s: float) -> bool:
         """Wait until ``count`` arrivals are recorded or ``timeout_s`` passes; True if reached."""
-        deadline = time.monotonic() + timeout_s
-        while len(self.recorder) < count:
-            if time.monotonic() >= deadline or self.error is not None:
-                return False
-            time.sleep(0.002)
-        return True
+        return poll_until(
+            lambda: len(self.recorder) >= count, timeout_s, abort=lambda: self.error is not None
+        )
 
     def stop(self, timeout_s: float = 2.0) -> None:
         """Stop the thread; re-raise what killed it, if anything."""

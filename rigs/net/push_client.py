@@ -28,6 +28,7 @@ from rigs.net.push_server import (
     FrameReader,
     frame,
 )
+from rigs.wait import poll_until
 
 
 class PushClient:
@@ -93,12 +94,9 @@ class PushClient:
 
     def wait_received(self, count: int, timeout_s: float) -> bool:
         """Wait until ``count`` pushes arrived; True if reached in time."""
-        deadline = time.monotonic() + timeout_s
-        while self.received < count:
-            if time.monotonic() >= deadline or self.error is not None:
-                return False
-            time.sleep(0.002)
-        return True
+        return poll_until(
+            lambda: self.received >= count, timeout_s, abort=lambda: self.error is not None
+        )
 
     def close(self, *, abort: bool = False) -> None:
         """Close (FIN), or with ``abort`` reset the connection (RST), like a killed app."""

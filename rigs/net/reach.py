@@ -10,11 +10,11 @@ from __future__ import annotations
 import select
 import socket
 import threading
-import time
 
 from rigs.errors import HardwareTimeout
 from rigs.net.netns import Netns
 from rigs.part import Closing
+from rigs.wait import poll_until
 
 
 class TcpServer(Closing):
@@ -46,12 +46,7 @@ class TcpServer(Closing):
     def wait_accepted(self, count: int, timeout_s: float = 2.0) -> bool:
         """Wait until ``count`` connections were accepted (the handshake completes in the
         kernel before this thread's ``accept`` returns); True if reached in time."""
-        deadline = time.monotonic() + timeout_s
-        while self.accepted < count:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.002)
-        return True
+        return poll_until(lambda: self.accepted >= count, timeout_s)
 
     def close(self) -> None:
         """Stop accepting and close the socket."""
