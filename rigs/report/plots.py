@@ -31,10 +31,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from rigs.measure.summary import find_late_bursts
+from rigs.measure.summary import percentile as summary_percentile
 from rigs.report.protocols import BurstLike, SampleLike
-
-#: A flush needs at least this many messages arriving together; two can be chance.
-MIN_FLUSH_SIZE = 3
 
 _PERCENTILE_STYLE: Mapping[str, tuple[str, str]] = {
     "p50": ("tab:green", "--"),
@@ -87,12 +86,10 @@ def timeline_data(
 ) -> TimelineData:
     """Put samples on the first send's time base and mark the flushes.
 
-    With ``bursts`` (the summary's late bursts) the flushes are exactly those, so the picture
-    and the numbers never disagree about how many bursts there were. Without them the flushes
-    are found here: a run (in arrival order) of at least :data:`MIN_FLUSH_SIZE` messages whose
-    arrivals follow each other closer than a quarter of the send period, while their sends span
-    at least two periods. ``period_s`` None or <= 0 means "unknown": the median gap between
-    sends stands in for it.
+    The flushes are the judge's late bursts: ``bursts`` (a summary's) when given, else found with
+    the judge's own rule (:func:`rigs.measure.summary.find_late_bursts`), so the picture can
+    never highlight a burst the verdict did not count. ``period_s`` None or <= 0 means
+    "unknown": the median gap between sends stands in for it.
     """
     ordered = sorted(samples, key=lambda s: s.arrival_s)
     period = period_s if period_s is not None and period_s > 0 else 0.0
@@ -104,10 +101,9 @@ def timeline_data(
     latency = tuple(float(s.latency_ms) for s in ordered)
     if period <= 0:
         period = _median_send_gap(send)
-    if bursts is None:
-        flushes = _find_flushes(send, arrival, latency, period)
-    else:
-        flushes = _flushes_from_bursts(bursts, send, arrival, latency)
+    if bursts is None and period > 0:
+        bursts = find_late_bursts(arrival, 0.0, period)
+    flushes = _flushes_from_bursts(bursts or (), send, arrival, latency)
     return TimelineData(
         seq=tuple(int(s.seq) for s in ordered),
         send_s=send,
@@ -152,45 +148,11 @@ def _median_send_gap(send: Sequence[float]) -> float:
     return statistics.median(gaps) if gaps else 0.0
 
 
-def _find_flushes(
-    send: Sequence[float], arrival: Sequence[float], latency: Sequence[float], period: float
-) -> tuple[Flush, ...]:
-    if period <= 0 or len(arrival) < MIN_FLUSH_SIZE:
-        return ()
-    together = period / 4.0
-    runs: list[tuple[int, int]] = []
-    start = 0
-    for i in range(1, len(arrival) + 1):
-        if i == len(arrival) or arrival[i] - arrival[i - 1] > together:
-            runs.append((start, i))
-            start = i
-    flushes = []
-    for lo, hi in runs:
-        sends = send[lo:hi]
-        if hi - lo >= MIN_FLUSH_SIZE and max(sends) - min(sends) >= 2 * period:
-            flushes.append(
-                Flush(
-                    arrival_s=arrival[lo],
-                    size=hi - lo,
-                    first_send_s=min(sends),
-                    last_send_s=max(sends),
-                    max_latency_ms=max(latency[lo:hi]),
-                )
-            )
-    return tuple(flushes)
-
-
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """Linear-interpolated percentile (q in 0..100); None for no values.
-
-    Only for drawing when no summary is at hand; the summary's own numbers win when given.
+    """The judge's percentile (:func:`rigs.measure.summary.percentile`), q in 0..100; None for
+    no values. Only for drawing when no summary is at hand; the summary's numbers win when given.
     """
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100.0
-    lo, hi = math.floor(rank), math.ceil(rank)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (rank - lo)
+    return summary_percentile(sorted(values), q / 100.0) if values else None
 
 
 def histogram_png(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 from PIL import Image
 
+from rigs.measure.recorder import PathRecorder
 from rigs.report.plots import histogram_png, timeline_data, timeline_png
 from tests.rig.report.helpers import HELD, PERIOD_S, batching, steady
 
@@ -102,3 +103,21 @@ def test_plots_from_several_threads_at_once() -> None:
     assert len(results) == 4
     for png in results:
         assert _image(png).size == (900, 750)
+
+
+def test_the_plot_marks_exactly_the_bursts_the_judge_counts() -> None:
+    """Two held messages flushed together after a silence of 2.65 periods: the judge counts one
+    late burst (two arrivals suffice); the plot, left to find flushes itself, must mark the
+    same one (its old rule wanted three messages and missed it)."""
+    rec = PathRecorder("p", period_s=PERIOD_S)
+    for seq in range(30):
+        send = 1000.0 + seq * PERIOD_S
+        held = seq in (10, 11)
+        rec.sent()
+        flushed = 1000.0 + 11.7 * PERIOD_S + (seq - 10) * 0.0001
+        rec.arrived(seq, round(send * 1e6), flushed if held else send + 0.005)
+    summary = rec.summary()
+    assert summary.late_bursts == 1
+    data = timeline_data(rec.samples(), PERIOD_S)
+    assert [f.size for f in data.flushes] == [b.size for b in summary.bursts]
+    assert data.flushes[0].first_send_s == pytest.approx(10 * PERIOD_S)
