@@ -225,6 +225,11 @@ class Netns:
         log.debug("removed netns %s", self.path)
 
     @property
+    def child_fd(self) -> int | None:
+        """The fd a child process must ``setns`` into to run here; None for :meth:`current`."""
+        return self.fd if self._enter else None
+
+    @property
     def fd(self) -> int:
         """The open namespace fd (e.g. for pyroute2's ``net_ns_fd``)."""
         if self._fd < 0:
