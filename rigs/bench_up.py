@@ -14,7 +14,12 @@ emulators (ptys), the BLE air, and the Wi-Fi/LAN namespaces with the simulated w
 and the local push server. While it runs, a state file (``$XDG_RUNTIME_DIR`` or ``/tmp``,
 ``rigs-bench-<hash of the bench path>.json``) holds the same document, so the CLI attaches to
 the running air instead of starting a private one; a state file whose pid is dead is stale and
-removed by whoever finds it.
+removed by whoever finds it (with the key file that run published).
+
+A ``bench up`` killed with SIGKILL leaves nothing running: every child (air, board emulators,
+simulated wpa_supplicant, DUT) is spawned with :func:`rigs.process.spawn_child`, so the kernel
+kills it when its parent dies; the namespaces it leaves (bind mounts) are reaped by the next
+start (:class:`rigs.wifi.part.WifiLanPart`), only those whose creating pid is gone.
 """
 
 from __future__ import annotations
@@ -125,10 +130,20 @@ def read_state(bench_file: Path) -> dict[str, Any] | None:
             path.unlink()
         return None
     if not isinstance(state, dict) or not _alive(pid):
+        _reap_files(state)
         with contextlib.suppress(OSError):
             path.unlink()
         return None
     return state
+
+
+def _reap_files(state: object) -> None:
+    """Files of a dead ``bench up`` that hold secrets: its published Wi-Fi keys."""
+    wifi = state.get("parts", {}).get("wifi") if isinstance(state, dict) else None
+    if isinstance(wifi, dict):
+        from rigs.wifi.part import remove_published_keys
+
+        remove_published_keys(wifi)
 
 
 def bench_up(bench_path: str | Path | None, out: TextIO = sys.stdout) -> int:

@@ -9,6 +9,12 @@ PSKs that the part generated (variables unset when it started) live only in its 
 file readable only by its user (mode 0600 in a 0700 directory, like wpa_supplicant.conf), and
 publishes the file's *path*; :func:`load_published_psks` fills unset variables from it. The keys
 themselves are never printed.
+
+A ``bench up`` killed with SIGKILL cannot remove its namespaces (bind mounts under
+``/run/netns`` outlive every process). So each start first reaps the namespaces of dead runs,
+exactly those ``python -m rigs lan clean`` would (named ``rig-<pid>-...`` with that pid gone; a
+live run's are never touched), and lists them in its endpoints as ``reaped_namespaces``. The
+killed run's key file goes when its stale state file is found (:func:`remove_published_keys`).
 """
 
 from __future__ import annotations
@@ -16,12 +22,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from rigs.bench import Bench
+from rigs.net.netns import DEFAULT_RUN_DIR, remove_stale_namespaces
 from rigs.wifi.sim_bench import SimWifiBench
+
+KEY_DIR_PREFIX = "rigs-wifi-keys-"
 
 
 class WifiLanPart:
@@ -38,9 +48,21 @@ class WifiLanPart:
         return self._bench
 
     def start(self) -> dict[str, Any]:
+        try:
+            reaped = remove_stale_namespaces(DEFAULT_RUN_DIR)
+        except OSError as exc:  # not ours to remove after all: say so, start anyway
+            print(f"bench up: could not remove stale namespaces: {exc}", file=sys.stderr)
+            reaped = []
+        if reaped:
+            print(
+                f"bench up: removed {len(reaped)} namespace(s) left by dead runs: "
+                + " ".join(reaped),
+                file=sys.stderr,
+            )
         self._bench.start()
         try:
             endpoints = self._bench.endpoints()
+            endpoints["reaped_namespaces"] = reaped
             endpoints["psk_file"] = str(self._publish_keys())
             endpoints["up_ms"] = round((self._bench.up_s or 0.0) * 1e3, 1)
         except BaseException:
@@ -60,7 +82,7 @@ class WifiLanPart:
         return self._bench.health_check()
 
     def _publish_keys(self) -> Path:
-        self._key_dir = Path(tempfile.mkdtemp(prefix="rigs-wifi-keys-"))  # mode 0700
+        self._key_dir = Path(tempfile.mkdtemp(prefix=KEY_DIR_PREFIX))  # mode 0700
         path = self._key_dir / "psk.json"
         keys = {
             net.psk_env: os.environ[net.psk_env]
@@ -88,3 +110,27 @@ def load_published_psks(endpoints: dict[str, Any]) -> list[str]:
             os.environ[name] = str(value)
             loaded.append(str(name))
     return loaded
+
+
+def remove_published_keys(endpoints: dict[str, Any]) -> bool:
+    """Remove the key file (and its directory) a dead part published; True if it did.
+
+    Only a directory this module makes is removed: ``rigs-wifi-keys-*`` in the temp folder,
+    owned by this user. Anything else a (possibly edited) state file names is left alone.
+    """
+    path = endpoints.get("psk_file")
+    if not isinstance(path, str):
+        return False
+    folder = Path(path).parent
+    try:
+        owned = folder.stat().st_uid == os.getuid()
+    except OSError:
+        return False
+    if (
+        not owned
+        or not folder.name.startswith(KEY_DIR_PREFIX)
+        or folder.parent != Path(tempfile.gettempdir())
+    ):
+        return False
+    shutil.rmtree(folder, ignore_errors=True)
+    return True

@@ -43,9 +43,11 @@ def start_parent(how: str, where: str) -> tuple[subprocess.Popen[str], Proc]:
     )
     assert parent.stdout is not None
     line = parent.stdout.readline()
-    assert line.strip().isdigit(), f"parent printed {line!r}"
-    child = identity(int(line))
-    assert child is not None and alive(child), "the child must run while its parent does"
+    child = identity(int(line)) if line.strip().isdigit() else None
+    if child is None or not alive(child):
+        stop_child(parent, 1.0)
+        parent.stdout.close()
+        pytest.fail(f"parent printed {line!r}; its child must run while the parent does")
     return parent, child
 
 
