@@ -96,7 +96,7 @@ def parts_for(bench: Bench) -> list[BenchPart]:
 
         # Namespaces need root or a user namespace; without them the other parts still run.
         if running_as_root_or_userns() is None:
-            parts.append(WifiLanPart(bench))
+            parts.append(WifiLanPart(bench, reap_dead_runs=True))
     return parts
 
 

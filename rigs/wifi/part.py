@@ -39,8 +39,10 @@ class WifiLanPart:
 
     name = "wifi"
 
-    def __init__(self, bench: Bench) -> None:
+    def __init__(self, bench: Bench, *, reap_dead_runs: bool = False) -> None:
+        """``reap_dead_runs`` is for ``bench up``: a test run never removes what it did not make."""
         self._bench = SimWifiBench(bench)
+        self._reap = reap_dead_runs
         self._key_dir: Path | None = None
 
     @property
@@ -48,17 +50,7 @@ class WifiLanPart:
         return self._bench
 
     def start(self) -> dict[str, Any]:
-        try:
-            reaped = remove_stale_namespaces(DEFAULT_RUN_DIR)
-        except OSError as exc:  # not ours to remove after all: say so, start anyway
-            print(f"bench up: could not remove stale namespaces: {exc}", file=sys.stderr)
-            reaped = []
-        if reaped:
-            print(
-                f"bench up: removed {len(reaped)} namespace(s) left by dead runs: "
-                + " ".join(reaped),
-                file=sys.stderr,
-            )
+        reaped = _reap_dead_runs() if self._reap else []
         self._bench.start()
         try:
             endpoints = self._bench.endpoints()
@@ -93,6 +85,19 @@ class WifiLanPart:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(keys, out)
         return path
+
+
+def _reap_dead_runs() -> list[str]:
+    """Remove the namespaces of dead runs (as ``rigs lan clean`` does), saying so on stderr."""
+    try:
+        reaped = remove_stale_namespaces(DEFAULT_RUN_DIR)
+    except OSError as exc:  # not ours to remove after all: say so, start anyway
+        print(f"bench up: could not remove stale namespaces: {exc}", file=sys.stderr)
+        return []
+    if reaped:
+        names = " ".join(reaped)
+        print(f"bench up: reaped {len(reaped)} namespace(s) of dead runs: {names}", file=sys.stderr)
+    return reaped
 
 
 def load_published_psks(endpoints: dict[str, Any]) -> list[str]:

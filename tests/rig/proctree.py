@@ -6,7 +6,9 @@ ticks since boot); it is gone when /proc no longer has that pair, or holds only 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -65,7 +67,5 @@ def kill_left(procs: set[Proc]) -> None:
     """Teardown after a failure: SIGKILL exactly these processes (pid and start time match)."""
     for proc in procs:
         if alive(proc):
-            try:
-                os.kill(proc[0], 9)
-            except ProcessLookupError:
-                pass
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc[0], signal.SIGKILL)
