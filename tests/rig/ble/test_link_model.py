@@ -62,13 +62,13 @@ def seqs(arrivals: list[Arrival]) -> list[int]:
 
 
 def test_link_notify_latency_is_uniform_over_one_interval() -> None:
-    """The model holds each notification uniformly over (0, interval]; arrivals follow it.
+    """The model holds each notification uniformly over [0, interval]; arrivals follow it.
 
     The bounds are judged on the schedule the model itself decided (queue time and the event
     time ``anchor + k * interval`` of each carried PDU, :attr:`ConnectionEvents.carried`), so
     a loaded machine that runs a timer or a host callback late cannot fail them, while a model
     that holds a PDU past its event still does. Wall-clock arrivals are checked only where one
-    scheduling outlier cannot decide: all in order, and their median where the model puts it.
+    scheduling outlier cannot decide: all in order, and their median within one interval.
     """
     interval_ms, count = 40.0, 260
 
@@ -95,18 +95,26 @@ def test_link_notify_latency_is_uniform_over_one_interval() -> None:
         )
         assert seqs(arrivals) == list(range(count))
         assert len(held) == count, f"the schedule carried {len(held)} notifications, not {count}"
-        # Nothing is held past the first event after it was queued: (0, interval].
-        assert held[0] > 0 and held[-1] <= interval_ms + 1e-6, (held[0], held[-1])
-        assert abs(mean - interval_ms / 2) <= 0.05 * interval_ms / 2, mean
-        # Uniform, not just the right mean: each quarter of the interval holds about 1/4.
+        # Events only on the grid anchor + k * interval, each PDU on the first one after it was
+        # queued: held in [0, interval], exactly, whatever the machine's load.
+        grid = [(c.event_s - carried[0].event_s) / (interval_ms / 1000) for c in carried]
+        assert all(abs(k - round(k)) < 1e-6 for k in grid), "an event off the interval grid"
+        assert held[0] >= 0 and held[-1] <= interval_ms + 1e-6, (held[0], held[-1])
+        # Uniform over the interval, not just inside it. On a quiet machine the golden-ratio
+        # send phases make this nearly exact; under load the phases turn random, so the bounds
+        # are 4 sigma of a uniform sample of this size (mean: interval / sqrt(12 n); a quarter's
+        # count: binomial(n, 1/4)). A model one interval late or always at the same phase fails.
+        sigma_mean = interval_ms / math.sqrt(12 * count)
+        assert abs(mean - interval_ms / 2) <= 4 * sigma_mean, (mean, sigma_mean)
         quarters = [
             sum(1 for x in held if q * interval_ms / 4 < x <= (q + 1) * interval_ms / 4)
             for q in range(4)
         ]
-        assert all(abs(n - count / 4) <= 0.25 * count / 4 for n in quarters), quarters
-        # End to end, the stacks add little on top of the model: the median arrival sits near
-        # interval / 2 (a model holding a full interval more would put it past 1.5 intervals).
-        assert abs(observed[len(observed) // 2] - interval_ms / 2) <= interval_ms / 4, observed
+        sigma_quarter = math.sqrt(count * 0.25 * 0.75)
+        assert all(abs(n - count / 4) <= 4 * sigma_quarter for n in quarters), quarters
+        # End to end, the arrivals follow the model: their median is below one interval (one
+        # interval of extra hold would put it near 1.5 intervals); single outliers cannot decide.
+        assert observed[len(observed) // 2] <= interval_ms, observed
 
     run(LinkParams(interval_ms=40, packets_per_event=8, seed=1), body)
 
