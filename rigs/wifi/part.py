@@ -14,7 +14,7 @@ A ``bench up`` killed with SIGKILL cannot remove its namespaces (bind mounts und
 ``/run/netns`` outlive every process). So each start first reaps the namespaces of dead runs,
 exactly those ``python -m rigs lan clean`` would (named ``rig-<pid>-...`` with that pid gone; a
 live run's are never touched), and lists them in its endpoints as ``reaped_namespaces``. The
-killed run's key file goes when its stale state file is found (:func:`remove_published_keys`).
+killed run's key file goes with its stale state file (:func:`rigs.bench_up.read_state`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from rigs.net.netns import DEFAULT_RUN_DIR, remove_stale_namespaces
 from rigs.wifi.sim_bench import SimWifiBench
 
 KEY_DIR_PREFIX = "rigs-wifi-keys-"
+"""The key file's folder in the temp dir (a stale ``bench up`` state file's is removed)."""
 
 
 class WifiLanPart:
@@ -115,27 +116,3 @@ def load_published_psks(endpoints: dict[str, Any]) -> list[str]:
             os.environ[name] = str(value)
             loaded.append(str(name))
     return loaded
-
-
-def remove_published_keys(endpoints: dict[str, Any]) -> bool:
-    """Remove the key file (and its directory) a dead part published; True if it did.
-
-    Only a directory this module makes is removed: ``rigs-wifi-keys-*`` in the temp folder,
-    owned by this user. Anything else a (possibly edited) state file names is left alone.
-    """
-    path = endpoints.get("psk_file")
-    if not isinstance(path, str):
-        return False
-    folder = Path(path).parent
-    try:
-        owned = folder.stat().st_uid == os.getuid()
-    except OSError:
-        return False
-    if (
-        not owned
-        or not folder.name.startswith(KEY_DIR_PREFIX)
-        or folder.parent != Path(tempfile.gettempdir())
-    ):
-        return False
-    shutil.rmtree(folder, ignore_errors=True)
-    return True

@@ -109,6 +109,8 @@ def test_the_next_bench_up_reaps_the_namespaces_of_a_killed_one_and_nothing_else
         mine = document["parts"]["wifi"]["namespaces"]
         assert mine and all(n.startswith(f"rig-{first.pid}-") for n in mine), mine
         key_dir = Path(document["parts"]["wifi"]["psk_file"]).parent
+        air_dir = Path(document["parts"]["ble"]["control"]).parent
+        assert key_dir.is_dir() and air_dir.is_dir()
         assert kill_and_wait(ups, first) == set()
         # The kernel keeps bind-mounted namespaces: the killed run could not remove them.
         assert sorted(list_namespaces(f"rig-{first.pid}-")) == sorted(mine)
@@ -117,6 +119,7 @@ def test_the_next_bench_up_reaps_the_namespaces_of_a_killed_one_and_nothing_else
         assert set(mine) <= set(again["parts"]["wifi"]["reaped_namespaces"])
         assert list_namespaces(f"rig-{first.pid}-") == []
         assert not key_dir.exists(), "the killed run's key file must go with its state file"
+        assert not air_dir.exists(), "the killed run's temp folders must go with its state file"
         assert live.name in list_namespaces("rig-"), "a live run's namespace was removed"
         assert os.path.exists(os.path.join(DEFAULT_RUN_DIR, live.name))
 
