@@ -14,7 +14,12 @@ emulators (ptys), the BLE air, and the Wi-Fi/LAN namespaces with the simulated w
 and the local push server. While it runs, a state file (``$XDG_RUNTIME_DIR`` or ``/tmp``,
 ``rigs-bench-<hash of the bench path>.json``) holds the same document, so the CLI attaches to
 the running air instead of starting a private one; a state file whose pid is dead is stale and
-removed by whoever finds it.
+removed by whoever finds it, with the temp folders that run made (its key file among them).
+
+A ``bench up`` killed with SIGKILL leaves nothing running: every child (air, board emulators,
+simulated wpa_supplicant, DUT) is spawned with :func:`rigs.process.spawn_child`, so the kernel
+kills it when its parent dies; the namespaces it leaves (bind mounts) are reaped by the next
+start (:class:`rigs.wifi.part.WifiLanPart`), only those whose creating pid is gone.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -91,7 +98,7 @@ def parts_for(bench: Bench) -> list[BenchPart]:
 
         # Namespaces need root or a user namespace; without them the other parts still run.
         if running_as_root_or_userns() is None:
-            parts.append(WifiLanPart(bench))
+            parts.append(WifiLanPart(bench, reap_dead_runs=True))
     return parts
 
 
@@ -125,10 +132,53 @@ def read_state(bench_file: Path) -> dict[str, Any] | None:
             path.unlink()
         return None
     if not isinstance(state, dict) or not _alive(pid):
+        _reap_files(state)
         with contextlib.suppress(OSError):
             path.unlink()
         return None
     return state
+
+
+SCRATCH_PREFIXES = ("rig-board-", "rigs-air-", "rigs-wpas-", "rigs-wifi-keys-")
+"""Temp folders the parts make (board workdirs, the air's, the wpa control dir, the key file's)."""
+
+
+def _scratch_dirs(state: object) -> set[Path]:
+    """The rig's temp folders that a state document points into (only top-level, by prefix)."""
+    tmp = Path(tempfile.gettempdir())
+    found: set[Path] = set()
+    todo: list[object] = [state.get("parts") if isinstance(state, dict) else None]
+    while todo:
+        value = todo.pop()
+        if isinstance(value, dict):
+            todo.extend(value.values())
+        elif isinstance(value, list):
+            todo.extend(value)
+        elif isinstance(value, str) and value.startswith(f"{tmp}{os.sep}"):
+            top = tmp / Path(value).relative_to(tmp).parts[0]
+            if top.name.startswith(SCRATCH_PREFIXES):
+                found.add(top)
+    return found
+
+
+def _reap_files(state: object) -> None:
+    """Remove the temp folders of a dead ``bench up`` (its key file among them).
+
+    A SIGKILLed run cannot remove them itself. Only folders that match the parts' own prefixes,
+    sit directly in the temp dir, are real directories and belong to this user are removed, so
+    an edited state file cannot point this at anything else.
+    """
+    removed = []
+    for folder in sorted(_scratch_dirs(state)):
+        try:
+            info = folder.lstat()
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid():
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder.name)
+    if removed:
+        print(f"bench up: removed temp folders of a dead run: {' '.join(removed)}", file=sys.stderr)
 
 
 def bench_up(bench_path: str | Path | None, out: TextIO = sys.stdout) -> int:

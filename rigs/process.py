@@ -1,18 +1,129 @@
-"""Stopping a child process the rig started: by its pid, politely first, always reaped.
+"""Child processes the rig starts: spawned so they die with the rig, stopped by pid, reaped.
 
 Every simulator the rig runs in its own process (board emulator, BLE air, simulated DUT,
-simulated wpa_supplicant) is stopped the same way: SIGTERM so it can tear down what it made,
-SIGKILL if it has not gone after a grace period, and a ``wait`` so no zombie is left. Only the
-``Popen`` the rig holds is ever signalled: the rig stops what it started and nothing else.
+simulated wpa_supplicant) is started with :func:`spawn_child` and stopped with
+:func:`stop_child`.
+
+Why a spawn helper: a ``python -m rigs bench up`` killed with SIGKILL runs no ``finally``, so it
+cannot stop what it started; without help its children would live on, reparented to init,
+holding ptys, HCI ports and namespaces. :func:`spawn_child` asks the kernel to signal the child
+when its parent goes (``prctl(PR_SET_PDEATHSIG)``, set between fork and exec) and then checks
+that the parent is still the process that forked it: one that died before the ``prctl`` took
+effect would never send the signal.
+
+The kernel's "parent" for PR_SET_PDEATHSIG is the *thread* that forked, not the process. The
+rig does work in short-lived threads (:mod:`rigs.net.netns` runs each namespaced call in a
+fresh thread), and a child forked there would be killed as soon as that thread returned. So
+:func:`spawn_child` forks only from threads that live as long as the process: the main thread,
+or, for a caller in any other thread, one long-lived spawner thread that forks on its behalf.
+A child that must live in another network namespace enters it itself (``setns`` on the
+namespace fd, between fork and exec) instead of being forked from a thread inside it.
+
+Stopping: SIGTERM so the child can tear down what it made, SIGKILL if it has not gone after a
+grace period, and a ``wait`` so no zombie is left. Only the ``Popen`` the rig holds is ever
+signalled: the rig stops what it started and nothing else.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import functools
 import os
+import queue
 import signal
 import subprocess
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from typing import Any
+
+PR_SET_PDEATHSIG = 1
+CLONE_NEWNET = 0x40000000
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    """The C library, loaded in the parent: a forked child must not load libraries."""
+    return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
+class _Spawner:
+    """One daemon thread that forks for callers in other threads; it lives as long as the process.
+
+    A daemon thread never exits before the process does, so PR_SET_PDEATHSIG on a child it
+    forked fires exactly when the process dies, like for a child of the main thread.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name="rigs-spawner", daemon=True)
+        self._thread.start()
+
+    def alive(self) -> bool:
+        return self._thread.is_alive()  # False in a process forked from this one
+
+    def run(self, fork: Callable[[], subprocess.Popen[Any]]) -> subprocess.Popen[Any]:
+        done: Future[subprocess.Popen[Any]] = Future()
+        self._jobs.put((fork, done))
+        return done.result()
+
+    def _serve(self) -> None:
+        while True:
+            fork, done = self._jobs.get()
+            try:
+                done.set_result(fork())
+            except BaseException as exc:  # handed to the caller's thread
+                done.set_exception(exc)
+
+
+_spawner: _Spawner | None = None
+_spawner_lock = threading.Lock()
+
+
+def _long_lived_thread() -> _Spawner:
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None or not _spawner.alive():
+            _spawner = _Spawner()
+        return _spawner
+
+
+def spawn_child(
+    argv: Sequence[str],
+    *,
+    netns_fd: int | None = None,
+    deathsig: int = signal.SIGKILL,
+    **popen: Any,
+) -> subprocess.Popen[Any]:
+    """``subprocess.Popen(argv, **popen)`` for a child that dies with this process.
+
+    ``netns_fd``: an open network-namespace fd the child enters before it execs (so it needs
+    no short-lived thread inside the namespace). ``deathsig``: what the kernel sends the child
+    when this process dies; SIGKILL by default because a parent that died without stopping its
+    children was itself killed, and a child must not outlive it by a hang in its own teardown.
+    """
+    if "preexec_fn" in popen:
+        raise TypeError("spawn_child sets preexec_fn itself")
+    libc = _libc()
+    prctl, setns = libc.prctl, libc.setns  # resolved here: the child only calls them
+    parent = os.getpid()
+
+    def in_child() -> None:
+        if netns_fd is not None and setns(netns_fd, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns into the child's network namespace")
+        if prctl(PR_SET_PDEATHSIG, deathsig, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+        if os.getppid() != parent:  # the parent died before prctl: no signal will ever come
+            os._exit(1)
+
+    def fork() -> subprocess.Popen[Any]:
+        return subprocess.Popen(list(argv), preexec_fn=in_child, **popen)
+
+    if threading.current_thread() is threading.main_thread():
+        return fork()
+    return _long_lived_thread().run(fork)
 
 
 def stop_child(proc: subprocess.Popen[Any], grace_s: float) -> int | None:

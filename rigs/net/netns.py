@@ -225,6 +225,11 @@ class Netns:
         log.debug("removed netns %s", self.path)
 
     @property
+    def child_fd(self) -> int | None:
+        """The fd a child process must ``setns`` into to run here; None for :meth:`current`."""
+        return self.fd if self._enter else None
+
+    @property
     def fd(self) -> int:
         """The open namespace fd (e.g. for pyroute2's ``net_ns_fd``)."""
         if self._fd < 0:
@@ -317,8 +322,9 @@ RIG_NAME = re.compile(r"^rig-(\d+)-[0-9a-f]{6}-")
 def stale_namespaces(run_dir: str = DEFAULT_RUN_DIR) -> list[str]:
     """Rig namespaces whose creating process is gone (a run killed before its teardown).
 
-    Only lists them: deciding to delete belongs to a person or ``rigs doctor``, never to a
-    test run, which must not touch namespaces it did not create.
+    Only lists them: deciding to delete belongs to a person (``rigs lan clean``) or to the next
+    ``rigs bench up`` start, never to a test run, which must not touch namespaces it did not
+    create.
     """
     stale = []
     for name in list_namespaces("rig-", run_dir):
@@ -331,7 +337,8 @@ def stale_namespaces(run_dir: str = DEFAULT_RUN_DIR) -> list[str]:
 def remove_stale_namespaces(run_dir: str = DEFAULT_RUN_DIR) -> list[str]:
     """Delete the namespaces :func:`stale_namespaces` lists; returns their names.
 
-    For a person (``python -m rigs lan clean``), never for a test run. Safe by construction: a
+    For a person (``python -m rigs lan clean``) and a ``bench up`` start, never for a test
+    run. Safe by construction: a
     name matches only the rig's own pattern ``rig-<pid>-<hex>-...`` and only when that pid is
     gone, so a namespace of a live run (or anyone else's) is never touched. Unmounting the name
     frees the namespace and every veth, bridge, tun and nft table inside it.

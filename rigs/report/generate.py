@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rigs.errors import RigFault
+from rigs.process import spawn_child
 from rigs.report.allurerc import CONFIG_NAME, allure_config, write_config
 
 ALLURE_VERSION = "3.18.0"
@@ -247,8 +248,8 @@ def run_bounded(
     cmd: Sequence[str], *, cwd: Path | None, timeout_s: float, what: str
 ) -> subprocess.CompletedProcess[str]:
     """Run ``cmd`` in its own process group; on timeout kill that group (npx spawns node)."""
-    proc = subprocess.Popen(
-        list(cmd),
+    proc = spawn_child(
+        cmd,
         cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

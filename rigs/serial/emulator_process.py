@@ -30,7 +30,7 @@ from typing import Any
 import rigs
 from rigs.errors import HardwareGone, HardwareTimeout, RigFault
 from rigs.part import Service
-from rigs.process import stop_child
+from rigs.process import spawn_child, stop_child
 from rigs.serial.board_clock import BoardClock
 from rigs.serial.emulator_faults import fault_params
 
@@ -112,7 +112,7 @@ class EmulatorProcess(Service):
         root = str(Path(rigs.__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         with open(self.log_path, "ab") as log:
-            self._proc = subprocess.Popen(
+            self._proc = spawn_child(
                 cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, env=env
             )
         self.pid = self._proc.pid

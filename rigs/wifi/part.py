@@ -9,6 +9,12 @@ PSKs that the part generated (variables unset when it started) live only in its 
 file readable only by its user (mode 0600 in a 0700 directory, like wpa_supplicant.conf), and
 publishes the file's *path*; :func:`load_published_psks` fills unset variables from it. The keys
 themselves are never printed.
+
+A ``bench up`` killed with SIGKILL cannot remove its namespaces (bind mounts under
+``/run/netns`` outlive every process). So each start first reaps the namespaces of dead runs,
+exactly those ``python -m rigs lan clean`` would (named ``rig-<pid>-...`` with that pid gone; a
+live run's are never touched), and lists them in its endpoints as ``reaped_namespaces``. The
+killed run's key file goes with its stale state file (:func:`rigs.bench_up.read_state`).
 """
 
 from __future__ import annotations
@@ -16,12 +22,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from rigs.bench import Bench
+from rigs.net.netns import DEFAULT_RUN_DIR, remove_stale_namespaces
 from rigs.wifi.sim_bench import SimWifiBench
+
+KEY_DIR_PREFIX = "rigs-wifi-keys-"
+"""The key file's folder in the temp dir (a stale ``bench up`` state file's is removed)."""
 
 
 class WifiLanPart:
@@ -29,8 +40,10 @@ class WifiLanPart:
 
     name = "wifi"
 
-    def __init__(self, bench: Bench) -> None:
+    def __init__(self, bench: Bench, *, reap_dead_runs: bool = False) -> None:
+        """``reap_dead_runs`` is for ``bench up``: a test run never removes what it did not make."""
         self._bench = SimWifiBench(bench)
+        self._reap = reap_dead_runs
         self._key_dir: Path | None = None
 
     @property
@@ -38,9 +51,11 @@ class WifiLanPart:
         return self._bench
 
     def start(self) -> dict[str, Any]:
+        reaped = _reap_dead_runs() if self._reap else []
         self._bench.start()
         try:
             endpoints = self._bench.endpoints()
+            endpoints["reaped_namespaces"] = reaped
             endpoints["psk_file"] = str(self._publish_keys())
             endpoints["up_ms"] = round((self._bench.up_s or 0.0) * 1e3, 1)
         except BaseException:
@@ -60,7 +75,7 @@ class WifiLanPart:
         return self._bench.health_check()
 
     def _publish_keys(self) -> Path:
-        self._key_dir = Path(tempfile.mkdtemp(prefix="rigs-wifi-keys-"))  # mode 0700
+        self._key_dir = Path(tempfile.mkdtemp(prefix=KEY_DIR_PREFIX))  # mode 0700
         path = self._key_dir / "psk.json"
         keys = {
             net.psk_env: os.environ[net.psk_env]
@@ -71,6 +86,19 @@ class WifiLanPart:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(keys, out)
         return path
+
+
+def _reap_dead_runs() -> list[str]:
+    """Remove the namespaces of dead runs (as ``rigs lan clean`` does), saying so on stderr."""
+    try:
+        reaped = remove_stale_namespaces(DEFAULT_RUN_DIR)
+    except OSError as exc:  # not ours to remove after all: say so, start anyway
+        print(f"bench up: could not remove stale namespaces: {exc}", file=sys.stderr)
+        return []
+    if reaped:
+        names = " ".join(reaped)
+        print(f"bench up: reaped {len(reaped)} namespace(s) of dead runs: {names}", file=sys.stderr)
+    return reaped
 
 
 def load_published_psks(endpoints: dict[str, Any]) -> list[str]:

@@ -33,7 +33,7 @@ from rigs.ble.sim.config import AirConfig
 from rigs.ble.sim.control import ControlClient
 from rigs.errors import HardwareGone, HardwareTimeout, ProtocolError
 from rigs.part import Service
-from rigs.process import stop_child
+from rigs.process import spawn_child, stop_child
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,7 +101,7 @@ class AirProcess(Service):
         env = dict(os.environ)
         root = str(Path(rigs.__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-        self._proc = subprocess.Popen(
+        self._proc = spawn_child(
             [
                 *(self._python, "-m", "rigs.ble.sim", "--config", str(config_path)),
                 *("--control", str(control), "--log", str(log)),

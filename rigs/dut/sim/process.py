@@ -28,7 +28,7 @@ import rigs
 from rigs.dut.sim.config import SimDutConfig
 from rigs.net.netns import Netns
 from rigs.part import Service
-from rigs.process import stop_child
+from rigs.process import spawn_child, stop_child
 
 
 class SimDutProcess(Service):
@@ -75,16 +75,16 @@ class SimDutProcess(Service):
             *("--config", str(config_path), "--log", str(self.log_path)),
         ]
 
-        def spawn() -> subprocess.Popen[bytes]:
-            return subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                env=env,
-            )
-
-        self._proc = spawn() if self.netns is None else self.netns.call(spawn)
+        # The child enters the namespace itself: forked from a thread inside it, it would die
+        # with that short-lived thread (rigs.process explains PR_SET_PDEATHSIG).
+        self._proc = spawn_child(
+            argv,
+            netns_fd=None if self.netns is None else self.netns.child_fd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
         return self
 
     def alive(self) -> bool:

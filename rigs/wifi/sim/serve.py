@@ -32,7 +32,7 @@ from typing import IO, Any
 
 from rigs.errors import BenchFileError, HardwareTimeout, ProtocolError, RigFault
 from rigs.part import Service
-from rigs.process import stop_child
+from rigs.process import spawn_child, stop_child
 from rigs.wifi.sim.model import AccessPoint, AssociationHook, Timing
 from rigs.wifi.sim.supplicant import SimStation, SimulatedSupplicant
 
@@ -152,9 +152,7 @@ class SupplicantProcess(Service):
             json.dump(self._config, handle)
         self._config_path = Path(name)
         command = [sys.executable, "-m", "rigs.wifi.sim", name, "--control-stdin"]
-        self._proc = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
+        self._proc = spawn_child(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
             self.endpoints = json.loads(self._line())
         except BaseException:

@@ -18,6 +18,7 @@ import pytest
 
 from rigs.ble.params import LinkParams
 from rigs.ble.sim.central import Arrival, ProbeCentral
+from rigs.ble.sim.faults import Direction
 from rigs.ble.sim.link import CONNECTION_TIMEOUT, TimedLink
 from rigs.ble.sim.logs import quiet_bumble
 from rigs.ble.sim.peripherals import PeripheralSpec, WatchPeripheral
@@ -61,33 +62,59 @@ def seqs(arrivals: list[Arrival]) -> list[int]:
 
 
 def test_link_notify_latency_is_uniform_over_one_interval() -> None:
+    """The model holds each notification uniformly over [0, interval]; arrivals follow it.
+
+    The bounds are judged on the schedule the model itself decided (queue time and the event
+    time ``anchor + k * interval`` of each carried PDU, :attr:`ConnectionEvents.carried`), so
+    a loaded machine that runs a timer or a host callback late cannot fail them, while a model
+    that holds a PDU past its event still does. Wall-clock arrivals are checked only where one
+    scheduling outlier cannot decide: all in order, and their median within one interval.
+    """
     interval_ms, count = 40.0, 260
 
     async def body(air: Air) -> None:
+        (live,) = air.link.connections()
+        assert live.events is not None
+        first = len(live.events.carried)
         cpu0, wall0 = time.process_time(), time.monotonic()
         air.watch.start_stream(count, GOLDEN * interval_ms / 1000)
         arrivals = await air.central.wait_arrivals(count, timeout=15)
         cpu = time.process_time() - cpu0
         wall = time.monotonic() - wall0
-        latencies = sorted(a.latency_ms for a in arrivals)
-        mean = statistics.fmean(latencies)
-        p50, worst = latencies[len(latencies) // 2], latencies[-1]
+        carried = [
+            c for c in list(live.events.carried)[first:] if c.direction is Direction.TO_CENTRAL
+        ]
+        held = sorted(c.delay_s * 1000 for c in carried)
+        observed = sorted(a.latency_ms for a in arrivals)
+        mean = statistics.fmean(held)
         print(
-            f"interval {interval_ms} ms, n={count}: mean {mean:.2f} p50 {p50:.2f} "
-            f"max {worst:.2f} min {latencies[0]:.2f} ms; CPU {cpu / wall:.1%} of one core, "
-            f"{cpu / count * 1e6:.0f} us per notification (both stacks + link)"
+            f"interval {interval_ms} ms, n={count}: model hold mean {mean:.2f} "
+            f"min {held[0]:.2f} max {held[-1]:.2f} ms; wall-clock p50 "
+            f"{observed[len(observed) // 2]:.2f} max {observed[-1]:.2f} ms; CPU "
+            f"{cpu / wall:.1%} of one core, {cpu / count * 1e6:.0f} us per notification"
         )
         assert seqs(arrivals) == list(range(count))
-        assert abs(mean - interval_ms / 2) <= 0.05 * interval_ms / 2, mean
-        assert latencies[0] >= 0
-        # Nothing waits more than one interval (plus scheduling jitter of a loaded CI machine).
-        assert worst <= interval_ms * 1.25, worst
-        # Uniform, not just the right mean: each quarter of the interval holds about 1/4.
+        assert len(held) == count, f"the schedule carried {len(held)} notifications, not {count}"
+        # Events only on the grid anchor + k * interval, each PDU on the first one after it was
+        # queued: held in [0, interval], exactly, whatever the machine's load.
+        grid = [(c.event_s - carried[0].event_s) / (interval_ms / 1000) for c in carried]
+        assert all(abs(k - round(k)) < 1e-6 for k in grid), "an event off the interval grid"
+        assert held[0] >= 0 and held[-1] <= interval_ms + 1e-6, (held[0], held[-1])
+        # Uniform over the interval, not just inside it. On a quiet machine the golden-ratio
+        # send phases make this nearly exact; under load the phases turn random, so the bounds
+        # are 4 sigma of a uniform sample of this size (mean: interval / sqrt(12 n); a quarter's
+        # count: binomial(n, 1/4)). A model one interval late or always at the same phase fails.
+        sigma_mean = interval_ms / math.sqrt(12 * count)
+        assert abs(mean - interval_ms / 2) <= 4 * sigma_mean, (mean, sigma_mean)
         quarters = [
-            sum(1 for x in latencies if q * interval_ms / 4 <= x < (q + 1) * interval_ms / 4)
+            sum(1 for x in held if q * interval_ms / 4 < x <= (q + 1) * interval_ms / 4)
             for q in range(4)
         ]
-        assert all(abs(n - count / 4) <= 0.25 * count / 4 for n in quarters), quarters
+        sigma_quarter = math.sqrt(count * 0.25 * 0.75)
+        assert all(abs(n - count / 4) <= 4 * sigma_quarter for n in quarters), quarters
+        # End to end, the arrivals follow the model: their median is below one interval (one
+        # interval of extra hold would put it near 1.5 intervals); single outliers cannot decide.
+        assert observed[len(observed) // 2] <= interval_ms, observed
 
     run(LinkParams(interval_ms=40, packets_per_event=8, seed=1), body)
 
