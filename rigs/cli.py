@@ -126,7 +126,7 @@ def _bench_check(args: argparse.Namespace) -> int:
 
 
 def _bench_up(args: argparse.Namespace) -> int:
-    from rigs.bench_up import bench_up
+    from rigs.bench.up import bench_up
 
     return bench_up(args.bench)
 

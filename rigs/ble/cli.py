@@ -20,7 +20,7 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 
 from rigs.bench import Bench, BlePeripheral, load_bench
-from rigs.bench_up import read_state
+from rigs.bench.up import read_state
 from rigs.errors import HardwareTimeout
 
 #: Longest any single command may take on top of its scan time.

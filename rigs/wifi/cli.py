@@ -79,7 +79,7 @@ def station_for(bench: Bench, station_id: str, timeout: float) -> Iterator[tuple
 
 def _running_part(bench: Bench) -> dict[str, Any] | None:
     try:
-        from rigs.bench_up import read_state
+        from rigs.bench.up import read_state
     except ImportError:  # bench up not available in this checkout
         return None
     state = read_state(bench.file)

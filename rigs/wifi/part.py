@@ -1,7 +1,7 @@
 """The simulated Wi-Fi bench as a ``bench up`` part, and how a CLI finds a running one.
 
 ``python -m rigs bench up`` runs parts with ``name``, ``start() -> endpoints`` and ``stop()``
-(:class:`rigs.bench_up.BenchPart`). :class:`WifiLanPart` is the LAN + simulated wpa_supplicant +
+(:class:`rigs.bench.up.BenchPart`). :class:`WifiLanPart` is the LAN + simulated wpa_supplicant +
 push server of :class:`~rigs.wifi.sim_bench.SimWifiBench` in that shape.
 
 PSKs that the part generated (variables unset when it started) live only in its process; a
@@ -14,7 +14,7 @@ A ``bench up`` killed with SIGKILL cannot remove its namespaces (bind mounts und
 ``/run/netns`` outlive every process). So each start first reaps the namespaces of dead runs,
 exactly those ``python -m rigs lan clean`` would (named ``rig-<pid>-...`` with that pid gone; a
 live run's are never touched), and lists them in its endpoints as ``reaped_namespaces``. The
-killed run's key file goes with its stale state file (:func:`rigs.bench_up.read_state`).
+killed run's key file goes with its stale state file (:func:`rigs.bench.up.read_state`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ KEY_DIR_PREFIX = "rigs-wifi-keys-"
 
 
 class WifiLanPart:
-    """A :class:`rigs.bench_up.BenchPart`: the simulated Wi-Fi and its LAN."""
+    """A :class:`rigs.bench.up.BenchPart`: the simulated Wi-Fi and its LAN."""
 
     name = "wifi"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rigs.bench import DEFAULT_BENCH
-from rigs.bench_up import read_state, state_path
+from rigs.bench.up import read_state, state_path
 
 #: A Bumble program that knows nothing of the rig: joins the air through the printed transport.
 OUTSIDER = textwrap.dedent(

@@ -46,7 +46,7 @@ def test_wifi_commands_attach_to_a_running_bench_up_part(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from rigs.bench_up import state_path
+    from rigs.bench.up import state_path
 
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
     var = bench.wifi_networks[0].psk_env or ""
