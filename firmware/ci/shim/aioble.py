@@ -10,6 +10,7 @@ with an *air*: a pty whose other side the CI test holds. Lines on the air, hex p
 
     shim -> test   adv <name> <interval_us> <service uuids,comma-separated>
                    notify <characteristic uuid> <hex value>
+                   error <text>   (e.g. a connect while nothing advertises)
     test -> shim   connect <addr_type> <addr hex, display order>
                    write <characteristic uuid> <hex value>
                    disconnect
@@ -62,7 +63,9 @@ class _Air:
     def handle(self, words):
         if not words:
             return
-        if words[0] == "connect" and self.connection is None:
+        if words[0] == "connect" and not self.connect_waiters:
+            self.send("error connect refused: not advertising")  # no advertiser, no link
+        elif words[0] == "connect" and self.connection is None:
             device = Device(int(words[1]), binascii.unhexlify(words[2]))
             self.connection = DeviceConnection(device)
             self.connection._conn_handle = 64
