@@ -78,7 +78,11 @@ class EmulatedBoard:
         self.clock = clock
         self.info = BoardInfo(
             # 1.0: the emulator has no BLE sensor (yet), so it announces neither 1.1 nor the bit.
-            (PROTOCOL_MAJOR, 0), Capability(0x1F), MAX_BODY, name, firmware
+            (PROTOCOL_MAJOR, 0),
+            Capability(0x1F),
+            MAX_BODY,
+            name,
+            firmware,
         )
         self.decoder = FrameDecoder()
         self.requests = 0

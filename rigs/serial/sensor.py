@@ -199,7 +199,9 @@ class SensorBoard:
             timeout_s,
         )  # fmt: skip
 
-    def wait_acks(self, count: int, timeout_s: float, *, quiet_s: float | None = None) -> SensorBooks:  # fmt: skip
+    def wait_acks(
+        self, count: int, timeout_s: float, *, quiet_s: float | None = None
+    ) -> SensorBooks:
         """Books once ``count`` distinct seqs are acked; with ``quiet_s``, also once no ack
         came for that long after the run ended (the rest is lost: the judge says so)."""
         last = [time.monotonic(), -1]

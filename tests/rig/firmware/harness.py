@@ -16,6 +16,7 @@ in every start failure.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -26,8 +27,13 @@ import tty
 from pathlib import Path
 from types import TracebackType
 
-from rigs.ble.sim.watch_protocol import ACK_CHARACTERISTIC, HEART_RATE_MEASUREMENT, Ack
-from rigs.ble.sim.watch_protocol import decode_heart_rate, encode_acks
+from rigs.ble.sim.watch_protocol import (
+    ACK_CHARACTERISTIC,
+    HEART_RATE_MEASUREMENT,
+    Ack,
+    decode_heart_rate,
+    encode_acks,
+)
 from rigs.process import stop_child
 
 FIRMWARE = Path(__file__).resolve().parents[3] / "firmware"
@@ -198,10 +204,8 @@ class FirmwareProcess:
     def stop(self) -> str:
         """Close the line (the firmware then exits by itself) and stop it by pid; its log."""
         for fd in self._fds:
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         self._fds.clear()
         if self._proc is not None:
             try:

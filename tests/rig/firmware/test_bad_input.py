@@ -21,7 +21,8 @@ def _summary(firmware: FirmwareProcess, link: BoardLink) -> dict[str, int]:
     log = firmware.stop()
     found = re.search(
         r"requests (\d+), dropped (\d+), frames (\d+), bad crc (\d+), bad cobs (\d+), "
-        r"oversize (\d+)", log
+        r"oversize (\d+)",
+        log,
     )
     assert found, f"no exit summary in the firmware log: {log}"
     keys = ("requests", "dropped", "frames", "bad_crc", "bad_cobs", "oversize")

@@ -50,6 +50,13 @@ def _connect(air: AirCentral, sensor: SensorBoard) -> None:
     assert sensor.links[-1].peer == "A1:B2:C3:D4:E5:F6"
 
 
+def _wait_log(link: BoardLink, text: str, timeout_s: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not any(text in line.text for line in link.logs):
+        assert time.monotonic() < deadline, f"no board log {text!r}: {link.logs}"
+        time.sleep(0.01)
+
+
 def test_advertise_puts_the_sensor_service_on_the_air(air: AirCentral, sensor: SensorBoard) -> None:
     assert sensor.advertise("RIG-SENSOR", 50) == SHIM_ADDRESS
     air.wait("advert", lambda: air.adverts)
@@ -79,6 +86,7 @@ def test_the_books_over_serial_match_what_the_central_saw_and_acked(
         done += len(fresh)
         time.sleep(0.005)
     air.write(b"\x01" * 7)  # not a whole ack record: booked as bad, not as an ack
+    _wait_log(sensor.link, "ack write of 7 bytes is not n * 20")
     books = sensor.wait_end(5.0, verify=False)
     books = sensor.wait_acks(count - len(skip), 3.0, quiet_s=0.3)
     books = sensor.verify()
@@ -113,7 +121,9 @@ def test_a_central_cannot_connect_to_a_sensor_that_does_not_advertise(
     assert sensor.counters().link is LinkState.DISCONNECTED
 
 
-def test_readings_with_no_central_are_skipped_not_sent(air: AirCentral, sensor: SensorBoard) -> None:
+def test_readings_with_no_central_are_skipped_not_sent(
+    air: AirCentral, sensor: SensorBoard
+) -> None:
     sensor.start(5, 0.005)
     books = sensor.wait_end(3.0)
     assert books.end is not None and (books.end.sent, books.end.skipped) == (0, 5)
@@ -191,6 +201,9 @@ def test_verify_names_events_the_rig_did_not_collect(air: AirCentral, sensor: Se
 
 
 def test_a_1_0_board_is_refused_with_a_clear_error() -> None:
-    with EmulatorProcess() as emu, BoardLink(emu.port) as link:
-        with pytest.raises(SensorUnsupported, match=r"protocol 1\.0 without the BLE_SENSOR"):
-            SensorBoard(link)
+    with (
+        EmulatorProcess() as emu,
+        BoardLink(emu.port) as link,
+        pytest.raises(SensorUnsupported, match=r"protocol 1\.0 without the BLE_SENSOR"),
+    ):
+        SensorBoard(link)
