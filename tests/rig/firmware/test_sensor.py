@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from rigs.errors import HardwareTimeout
 from rigs.serial import (
     BoardLink,
     BoardRefused,
@@ -127,6 +128,10 @@ def test_readings_with_no_central_are_skipped_not_sent(
     sensor.start(5, 0.005)
     books = sensor.wait_end(3.0)
     assert books.end is not None and (books.end.sent, books.end.skipped) == (0, 5)
+    assert sensor.health_check().skipped == 5
+    with pytest.raises(HardwareTimeout, match=r"no acks for 1 readings within 0.2s: 0 sent"):
+        sensor.wait_acks(1, 0.2)
+    assert sensor.wait_acks(1, 0.2, strict=False).acks == []
     assert books.sent == [] and air.measurements() == []
 
 
