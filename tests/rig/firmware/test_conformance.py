@@ -10,8 +10,10 @@ import time
 
 import pytest
 
+from rigs.bench_devices import SerialBoard
 from rigs.measure import PathRecorder
 from rigs.serial import BoardLink, BoardRefused
+from rigs.serial.bench_board import open_board
 from rigs.serial.protocol import Capability, Command, ErrorCode, Event
 from tests.rig.firmware.conftest import FirmwareFactory
 from tests.rig.firmware.harness import FirmwareProcess
@@ -110,3 +112,15 @@ def test_a_board_without_the_sensor_announces_1_1_without_the_bit(
         with pytest.raises(BoardRefused) as refused:
             link.request(Command.SENSOR_BOOKS)
         assert refused.value.code == ErrorCode.NOT_SUPPORTED
+
+
+def test_the_bench_opens_it_as_a_lab_board(firmware: FirmwareProcess) -> None:
+    """The path a lab bench file's ``[[serial]] port = "/dev/..."`` takes: open_board."""
+    spec = SerialBoard(id="sensor", port=firmware.port, baud=115200, role="ble-sensor")
+    with open_board(spec, timeout_s=2.0) as board:
+        assert board.emulator is None
+        assert board.link.info is not None and board.link.info.protocol == (1, 1)
+        assert board.link.health_check() > 0
+        assert board.link.sync_clock(8).uncertainty_ms < 20.0
+        evidence = board.evidence()
+        assert "sensor-board-log" in evidence and "sensor-link" in evidence
