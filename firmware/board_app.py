@@ -74,7 +74,10 @@ class Board:
             if not data:
                 return
             for body in self.decoder.feed(data):
-                await self.handle(body)
+                try:
+                    await self.handle(body)
+                except Exception as exc:  # a handler bug must not take the board off the line
+                    self.log(P.LOG_ERROR, "request failed: %r" % (exc,))
 
     async def _keepalive(self):
         while True:

@@ -8,7 +8,9 @@ frame, and, from the firmware's own exit summary, that it counted what it threw 
 from __future__ import annotations
 
 import os
+import random
 import re
+import time
 
 from rigs.serial import BoardLink
 from rigs.serial.framing import cobs_encode, crc16, encode_frame
@@ -80,3 +82,30 @@ def test_a_request_cut_by_garbage_is_lost_but_the_next_one_is_not(
     assert link.ping() > 0  # ...costs that frame only: the leading 0x00 resyncs
     counts = _summary(firmware, link)
     assert counts["requests"] == 2
+
+
+def test_random_well_framed_requests_do_not_take_it_off_the_line(
+    firmware: FirmwareProcess, link: BoardLink
+) -> None:
+    """Valid CRC, random codes and payloads: every handler meets garbage arguments."""
+    rng = random.Random(2026)
+    codes = [int(c) for c in Command] + [0x00, 0x06, 0x24, 0x7F, 0xFF]
+    link.hello()
+    injected = 0
+    for _ in range(400):
+        code = rng.choice(codes)
+        if code == Command.RESET:
+            continue  # a reset is legal and tested elsewhere; here it would only slow things
+        payload = rng.randbytes(rng.randint(0, 40))
+        firmware.inject(encode_frame(Message(Kind.REQUEST, code, 0x4000, payload).pack()))
+        injected += 1
+    time.sleep(0.5)
+    link.request(Command.SENSOR_STOP)  # end whatever run a random SENSOR_START began
+    link.request(Command.STREAM_STOP)
+    assert link.ping() > 0
+    assert link.hello().name == "rigs-sensor-ci"
+    log = _summary(firmware, link)
+    assert log["requests"] == injected + 5  # every one answered-or-refused, none crashed it
+    assert "Traceback" not in firmware.log()
+    failed = [line.text for line in link.logs if "request failed" in line.text]
+    assert failed == [], f"handlers raised on bad arguments: {failed}"
