@@ -9,6 +9,8 @@
   into a recorder, clock sync, board logs, link statistics.
 - :mod:`~rigs.serial.emulator` / :mod:`~rigs.serial.emulator_process`: the reference board in
   its own process on a pty, with faults (garbage, stall, truncate, unplug, slow_baud).
+- :mod:`~rigs.serial.sensor_protocol` / :mod:`~rigs.serial.sensor`: protocol 1.1's BLE sensor:
+  codecs, and :class:`SensorBoard`, the books (sent, acks, end) collected over a BoardLink.
 """
 
 from rigs.serial.board_clock import BoardClock
@@ -17,6 +19,7 @@ from rigs.serial.emulator_process import EmulatorProcess
 from rigs.serial.link import BoardLink, BoardRefused
 from rigs.serial.link_state import LinkStats, StreamRecorder
 from rigs.serial.protocol import BoardInfo, StreamEnd
+from rigs.serial.sensor import SensorBoard, SensorBooks, SensorBooksMismatch, SensorUnsupported
 from rigs.serial.transport import PortBusy, PortNotFound, available_ports, open_port
 
 __all__ = [
@@ -29,6 +32,10 @@ __all__ = [
     "LinkStats",
     "PortBusy",
     "PortNotFound",
+    "SensorBoard",
+    "SensorBooks",
+    "SensorBooksMismatch",
+    "SensorUnsupported",
     "StreamEnd",
     "StreamRecorder",
     "available_ports",

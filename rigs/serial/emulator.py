@@ -42,7 +42,6 @@ from rigs.serial.protocol import (
     MAX_PAYLOAD,
     PROBE_HEAD,
     PROTOCOL_MAJOR,
-    PROTOCOL_MINOR,
     TIME_REPLY,
     BoardInfo,
     BootReason,
@@ -78,7 +77,12 @@ class EmulatedBoard:
         self.output = output
         self.clock = clock
         self.info = BoardInfo(
-            (PROTOCOL_MAJOR, PROTOCOL_MINOR), Capability(0x1F), MAX_BODY, name, firmware
+            # 1.0: the emulator has no BLE sensor (yet), so it announces neither 1.1 nor the bit.
+            (PROTOCOL_MAJOR, 0),
+            Capability(0x1F),
+            MAX_BODY,
+            name,
+            firmware,
         )
         self.decoder = FrameDecoder()
         self.requests = 0

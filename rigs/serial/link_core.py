@@ -102,6 +102,7 @@ class LinkCore(Handle):
         self._pending: dict[int, Pending] = {}
         self._stream: StreamState | None = None
         self._events: deque[tuple[Message, float]] = deque(maxlen=1000)
+        self._claimed: dict[int, tuple[EventCallback, bool]] = {}
         self._event_cond = threading.Condition(self._lock)
         self._logs: deque[LogLine] = deque(maxlen=max_logs)
         self._trace: deque[tuple[float, str, Message | str]] = deque(maxlen=200)
@@ -147,6 +148,23 @@ class LinkCore(Handle):
 
     def __str__(self) -> str:
         return f"board {self.name}"
+
+    def claim_events(self, codes: list[int], callback: EventCallback, *, trace: bool) -> None:
+        """Route events of ``codes`` to ``callback`` (reader thread) instead of the queue.
+
+        For high-rate events a facade collects itself (the BLE sensor's books), so they neither
+        fill the bounded queue of :meth:`next_event` nor count as dropped. ``trace`` says
+        whether they also go into the trace (keep it off for per-reading events).
+        """
+        with self._lock:
+            for code in codes:
+                self._claimed[code] = (callback, trace)
+
+    def release_events(self, codes: list[int]) -> None:
+        """Undo :meth:`claim_events`: these events go to the queue again."""
+        with self._lock:
+            for code in codes:
+                self._claimed.pop(code, None)
 
     # -- requests --------------------------------------------------------------------------
 
@@ -253,6 +271,12 @@ class LinkCore(Handle):
                     state.arrived(seq, board_us, arrival_s)
             if state is None:
                 self.stats.stray_stream_events += 1
+            return
+        claimed = self._claimed.get(msg.code)
+        if claimed is not None:
+            if claimed[1]:
+                self._note(arrival_s, "< ", msg)
+            claimed[0](msg, arrival_s)  # errors count as bad messages in _on_bytes
             return
         self._note(arrival_s, "< ", msg)
         if msg.code == Event.LOG:

@@ -24,7 +24,8 @@ from rigs.errors import ProtocolError
 from rigs.serial.framing import MAX_BODY
 
 PROTOCOL_MAJOR = 1
-PROTOCOL_MINOR = 0
+#: The newest minor this host speaks: 1.1 adds the BLE sensor (docs/board-protocol.md §6.3).
+PROTOCOL_MINOR = 1
 HEADER = struct.Struct("<BBBH")
 MAX_PAYLOAD = MAX_BODY - HEADER.size
 #: Head of every stream payload: seq u32 + board send time µs u64. Same layout as
@@ -56,6 +57,10 @@ class Command(IntEnum):
     RESET = 0x05
     STREAM_START = 0x10
     STREAM_STOP = 0x11
+    SENSOR_ADVERTISE = 0x20
+    SENSOR_START = 0x21
+    SENSOR_STOP = 0x22
+    SENSOR_BOOKS = 0x23
 
 
 class Event(IntEnum):
@@ -65,6 +70,10 @@ class Event(IntEnum):
     LOG = 0x02
     STREAM_DATA = 0x10
     STREAM_END = 0x11
+    SENSOR_LINK = 0x20
+    SENSOR_SENT = 0x21
+    SENSOR_ACK = 0x22
+    SENSOR_END = 0x23
 
 
 class ErrorCode(IntEnum):
@@ -85,6 +94,7 @@ class Capability(IntFlag):
     STREAM = 0x0004
     RESET = 0x0008
     LOG = 0x0010
+    BLE_SENSOR = 0x0020
 
 
 class LogLevel(IntEnum):
