@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from rigs.bench_devices import SerialBoard
+from rigs.bench.devices import SerialBoard
 from rigs.measure import PathRecorder
 from rigs.serial import BoardLink, BoardRefused
 from rigs.serial.bench_board import open_board
