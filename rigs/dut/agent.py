@@ -63,7 +63,7 @@ class AgentServer:
         *,
         log_dir: str | Path | None = None,
         sock: socket.socket | None = None,
-        versions: tuple[int, ...] = protocol.PROTOCOL_VERSIONS,
+        versions: tuple[protocol.Version, ...] = protocol.PROTOCOL_VERSIONS,
     ) -> None:
         self._host, self._port = host, port
         self._given_sock = sock

@@ -37,6 +37,7 @@ from rigs.dut.sim import SimDutProcess
 from rigs.errors import RigFault
 from rigs.net.lan import STATION_IFACE, Lan
 from rigs.net.netns import Netns
+from rigs.tools.debs import ensure_program
 from rigs.wifi.sim_bench import SimWifiBench
 
 PUSH_POLL_S = 0.05
@@ -171,6 +172,9 @@ class SimDutBench:
                 "port": push[0].push_port,
                 "poll_s": PUSH_POLL_S,
             }
+        if "vpn" in self.bench.capabilities:
+            # The phone's VPN client: the installed openvpn, or the copy fetched from Debian.
+            config["vpn"] = {"openvpn": str(ensure_program("openvpn"))}
         if self.bench.multicast:
             group = self.bench.multicast[0]
             config["multicast"] = {
