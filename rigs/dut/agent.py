@@ -205,8 +205,8 @@ class AgentServer:
             self._refuse(
                 conn,
                 peer,
-                f"{hello.role}:{hello.id} speaks protocol {list(hello.protocols)}, "
-                f"the rig {list(self.versions)}",
+                f"{hello.role}:{hello.id} speaks protocol {_versions(hello.protocols)}, "
+                f"the rig {_versions(self.versions)}",
             )
             return
         conn.settimeout(None)
@@ -230,6 +230,11 @@ class AgentServer:
         with contextlib.suppress(OSError):
             conn.sendall(protocol.encode(protocol.refused(reason, self.versions)))
         conn.close()
+
+
+def _versions(versions: tuple[protocol.Version, ...]) -> str:
+    """``[1, 1.1]``: as a person writes versions (not Python's ``[1, '1.1']``)."""
+    return "[" + ", ".join(str(v) for v in versions) + "]"
 
 
 def _safe(text: str) -> str:

@@ -46,7 +46,8 @@ class AgentTooOld(RigFault):
         need = protocol.SINCE[command]
         what = "the VPN steps need" if command.startswith("vpn.") else f"{command} needs"
         super().__init__(
-            f"{what} DUT agent protocol v{need} ({command}): {label} speaks {offered} "
+            f"{what} DUT agent protocol v{need} ({command}): {label} speaks "
+            f"[{', '.join(str(v) for v in offered)}] "
             f"(connected as v{version}); update the test app to v{need} "
             f"(docs/dut-agent-protocol.md)"
         )

@@ -78,8 +78,8 @@ class Push:
         return [f'push "route {n.network_address} {n.netmask}"' for n in nets]
 
     def describe(self) -> str:
-        return "redirect-gateway def1" if self.mode == "def1" else "routes " + ", ".join(
-            self.prefixes
+        return (
+            "redirect-gateway def1" if self.mode == "def1" else "routes " + ", ".join(self.prefixes)
         )
 
 
@@ -301,7 +301,8 @@ class OpenVpnProcess:
             return ""
 
     def log_tail(self, lines: int = 8) -> str:
-        text = self.log_text().strip().splitlines()
+        """The last lines of the log, without the rig's own management polling."""
+        text = [ln for ln in self.log_text().strip().splitlines() if "MANAGEMENT:" not in ln]
         return " | ".join(text[-lines:]) or "(empty log)"
 
     def _dir(self) -> Path:

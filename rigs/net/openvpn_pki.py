@@ -75,8 +75,12 @@ class BenchCa:
                 "-addext", "keyUsage=critical,keyCertSign,cRLSign",
                 "-out", str(ca),
             )  # fmt: skip
-            self._server = Credentials(ca, self._signed("server", ca, ca_key), self.dir / "server.key")
-            self._client = Credentials(ca, self._signed("client", ca, ca_key), self.dir / "client.key")
+            self._server = Credentials(
+                ca, self._signed("server", ca, ca_key), self.dir / "server.key"
+            )
+            self._client = Credentials(
+                ca, self._signed("client", ca, ca_key), self.dir / "client.key"
+            )
         except BaseException:
             self.stop()
             raise

@@ -267,7 +267,9 @@ class SimWifiBench:
     def vpn_server(self, push: Push) -> VpnServer:
         """A real OpenVPN server on the push SSID's gateway, pushing ``push`` (start it with
         ``with``); where a lab bench's rig host runs its own. The bench CA is made on first use."""
-        nets = [n for n in self.bench.wifi_networks if n.push_port] or list(self.bench.wifi_networks)
+        nets = [n for n in self.bench.wifi_networks if n.push_port] or list(
+            self.bench.wifi_networks
+        )
         ssid = nets[0].ssid
         if self._ca is None:
             self._ca = BenchCa().start()

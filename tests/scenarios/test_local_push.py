@@ -39,9 +39,9 @@ from rigs.dut.events import AgentEvent, EventNotSeen
 from rigs.dut.vpn import VpnUp, vpn_connected
 from rigs.errors import RigFault
 from rigs.measure import DeliverySummary
+from rigs.net.openvpn import Push
 from rigs.net.reach import tcp_connects
 from rigs.net.routes import route_get
-from rigs.net.openvpn import Push
 from rigs.net.vpn_server import VpnServer
 from rigs.report.perf import PerfMetrics
 from rigs.wifi.sim_bench import SimWifiBench
