@@ -105,6 +105,9 @@ class Bench:
             have.add("multicast")
         if self.dut is not None:
             have.add("dut")
+            if self.dut.station is not None and "wifi" in have:
+                # The phone is on the bench's Wi-Fi, where the rig hosts the OpenVPN server.
+                have.add("vpn")
         return frozenset(have)
 
     def board(self, board_id: str) -> SerialBoard:

@@ -63,7 +63,7 @@ class AgentServer(Service):
         *,
         log_dir: str | Path | None = None,
         sock: socket.socket | None = None,
-        versions: tuple[int, ...] = protocol.PROTOCOL_VERSIONS,
+        versions: tuple[protocol.Version, ...] = protocol.PROTOCOL_VERSIONS,
     ) -> None:
         self._host, self._port = host, port
         self._given_sock = sock
@@ -194,8 +194,8 @@ class AgentServer(Service):
             self._refuse(
                 conn,
                 peer,
-                f"{hello.role}:{hello.id} speaks protocol {list(hello.protocols)}, "
-                f"the rig {list(self.versions)}",
+                f"{hello.role}:{hello.id} speaks protocol {_versions(hello.protocols)}, "
+                f"the rig {_versions(self.versions)}",
             )
             return
         conn.settimeout(None)
@@ -219,6 +219,11 @@ class AgentServer(Service):
         with contextlib.suppress(OSError):
             conn.sendall(protocol.encode(protocol.refused(reason, self.versions)))
         conn.close()
+
+
+def _versions(versions: tuple[protocol.Version, ...]) -> str:
+    """``[1, 1.1]``: as a person writes versions (not Python's ``[1, '1.1']``)."""
+    return "[" + ", ".join(str(v) for v in versions) + "]"
 
 
 def _safe(text: str) -> str:

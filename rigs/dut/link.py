@@ -38,6 +38,21 @@ class DutRejected(RigFault):
         super().__init__(f"DUT refused {command}: {code}: {message}")
 
 
+class AgentTooOld(RigFault):
+    """The app negotiated a protocol version older than the command needs (not sent at all)."""
+
+    def __init__(self, command: str, label: str, offered: list[protocol.Version], version: object):
+        self.command = command
+        need = protocol.SINCE[command]
+        what = "the VPN steps need" if command.startswith("vpn.") else f"{command} needs"
+        super().__init__(
+            f"{what} DUT agent protocol v{need} ({command}): {label} speaks "
+            f"[{', '.join(str(v) for v in offered)}] "
+            f"(connected as v{version}); update the test app to v{need} "
+            f"(docs/dut-agent-protocol.md)"
+        )
+
+
 class DutCommandFailed(AssertionError):
     """The app tried the command and the platform said no: a product failure."""
 
@@ -50,7 +65,11 @@ class DutLink:
     """One connected app: send commands, read its events. Created by :class:`AgentServer`."""
 
     def __init__(
-        self, sock: socket.socket, hello: protocol.Hello, version: int, log_path: Path
+        self,
+        sock: socket.socket,
+        hello: protocol.Hello,
+        version: protocol.Version,
+        log_path: Path,
     ) -> None:
         self.hello = hello
         self.version = version
@@ -82,6 +101,9 @@ class DutLink:
         timeout: float = DEFAULT_COMMAND_TIMEOUT_S,
     ) -> dict[str, Any]:
         """Send command ``name`` and wait for its reply; returns the reply's ``result``."""
+        need = protocol.SINCE.get(name)
+        if need is not None and not protocol.at_least(self.version, need):
+            raise AgentTooOld(name, self.label, list(self.hello.protocols), self.version)
         request_id = next(self._ids)
         with self._cond:
             if self._closed:
@@ -160,7 +182,9 @@ class DutLink:
                 self._sock.sendall(data)
             except OSError as error:
                 raise HardwareGone(f"DUT {self.label}: send failed: {error}") from error
-            self._write_log(f"> {data.decode('utf-8').rstrip()}")
+            # The wire log is attached to reports: a vpn.up profile's key must not be in it.
+            shown = protocol.encode(protocol.redacted(msg)) if msg.get("args") else data
+            self._write_log(f"> {shown.decode('utf-8').rstrip()}")
 
     def _read(self) -> None:
         buffer = self._leftover

@@ -39,8 +39,14 @@ from typing import Any
 
 from rigs.errors import ProtocolError
 
-PROTOCOL_VERSIONS: tuple[int, ...] = (1,)
-"""Versions this rig speaks, oldest first. The highest version both ends speak is used."""
+Version = int | str
+"""A protocol version on the wire: an int for a major version (``1``), ``"M.m"`` for a minor
+one (``"1.1"``). v1 apps send ``[1]`` and read ``"protocol": 1``; nothing changes for them."""
+
+PROTOCOL_VERSIONS: tuple[Version, ...] = (1, "1.1")
+"""Versions this rig speaks, oldest first. The highest version both ends speak is used.
+v1.1 adds the VPN commands (``vpn.up``, ``vpn.down``, ``vpn.state``) and the ``vpn.state``
+event; every v1 command and event is unchanged."""
 
 MAX_LINE_BYTES = 64 * 1024
 """A longer line is refused: it is a broken peer, not a message (and bounds memory)."""
@@ -63,8 +69,18 @@ COMMANDS: dict[str, str] = {
     "push.set_match_ssids": "replace the push provider's match-SSID list",
     "fault.set": "switch a named simulator fault on or off (simulated DUT only)",
     "fault.list": "list the simulator's faults and which are on (simulated DUT only)",
+    "vpn.up": "v1.1: start the VPN from a profile (server, port, TLS PEMs) or an installed one",
+    "vpn.down": "v1.1: stop the VPN",
+    "vpn.state": "v1.1: the VPN's state: up/down, tunnel interface, routes, connect-on-demand",
 }
-"""Every command of protocol v1 and what it does (the doc has arguments and results)."""
+"""Every command of protocol v1.1 and what it does (the doc has arguments and results)."""
+
+SINCE: dict[str, Version] = {"vpn.up": "1.1", "vpn.down": "1.1", "vpn.state": "1.1"}
+"""Commands newer than v1, and the version that brought them: the rig never sends one of these
+to an app that negotiated an older version."""
+
+SECRET_ARGS = ("key", "password", "pkcs12")
+"""Argument names whose values never reach a log (a ``vpn.up`` profile's private key)."""
 
 # -- events (v1) --------------------------------------------------------------------------------
 
@@ -83,6 +99,7 @@ EVENTS: dict[str, str] = {
     "wifi": "the app's view of Wi-Fi: ssid, bssid, iface, address (None when off)",
     "error": "something failed inside the app (where, message)",
     "fault": "a simulator fault was switched (name, on)",
+    "vpn.state": "v1.1: the VPN changed state (connecting, up, down), with iface, routes, reason",
 }
 
 # -- error codes --------------------------------------------------------------------------------
@@ -108,7 +125,7 @@ class Hello:
     id: str
     app_version: str
     device: str
-    protocols: tuple[int, ...]
+    protocols: tuple[Version, ...]
     capabilities: tuple[str, ...] = ()
     os: str = ""
 
@@ -134,12 +151,13 @@ class Hello:
         if role not in ROLES:
             raise ProtocolError(f"hello: role must be one of {ROLES}, got {role!r}")
         protocols = msg.get("protocols")
-        if (
-            not isinstance(protocols, list)
-            or not protocols
-            or not all(isinstance(v, int) and not isinstance(v, bool) for v in protocols)
-        ):
-            raise ProtocolError(f"hello: protocols must be a non-empty list of ints: {protocols!r}")
+        if not isinstance(protocols, list) or not protocols:
+            raise ProtocolError(f"hello: protocols must be a non-empty list: {protocols!r}")
+        for value in protocols:
+            try:
+                version_key(value)
+            except ValueError as error:
+                raise ProtocolError(f"hello: protocols: {error}") from None
         capabilities = msg.get("capabilities", [])
         if not isinstance(capabilities, list) or not all(isinstance(c, str) for c in capabilities):
             raise ProtocolError(f"hello: capabilities must be a list of strings: {capabilities!r}")
@@ -154,18 +172,54 @@ class Hello:
         )
 
 
-def negotiate(offered: Iterable[int], supported: Iterable[int] = PROTOCOL_VERSIONS) -> int | None:
-    """The highest version both ends speak, or None (the rig then refuses the app)."""
-    common = set(offered) & set(supported)
-    return max(common) if common else None
+def version_key(value: object) -> tuple[int, int]:
+    """``1`` → (1, 0), ``"1.1"`` → (1, 1); ValueError for anything else."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return (value, 0)
+    if isinstance(value, str):
+        major, dot, minor = value.partition(".")
+        if major.isdigit() and (not dot or minor.isdigit()) and int(major) >= 1:
+            return (int(major), int(minor or 0))
+    raise ValueError(f"a version is an int or 'MAJOR.MINOR', got {value!r}")
 
 
-def welcome(version: int, rig: str, session: str) -> dict[str, Any]:
+def at_least(version: Version, minimum: Version) -> bool:
+    """True when ``version`` is ``minimum`` or newer (within the same major version)."""
+    have, need = version_key(version), version_key(minimum)
+    return have[0] == need[0] and have >= need
+
+
+def negotiate(
+    offered: Iterable[Version], supported: Iterable[Version] = PROTOCOL_VERSIONS
+) -> Version | None:
+    """The highest version both ends speak, in the app's own spelling; None: refuse the app."""
+    ours = {version_key(v) for v in supported}
+    common = [v for v in offered if version_key(v) in ours]
+    return max(common, key=version_key) if common else None
+
+
+def redacted(msg: Mapping[str, Any]) -> dict[str, Any]:
+    """``msg`` with every :data:`SECRET_ARGS` value replaced by its size: what logs may show."""
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {
+                k: f"<redacted {len(str(v))} chars>" if k in SECRET_ARGS else scrub(v)
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
+        return value
+
+    return dict(scrub(msg))
+
+
+def welcome(version: Version, rig: str, session: str) -> dict[str, Any]:
     """The rig's answer to an acceptable hello."""
     return {"type": "welcome", "protocol": version, "rig": rig, "session": session}
 
 
-def refused(reason: str, supported: Iterable[int] = PROTOCOL_VERSIONS) -> dict[str, Any]:
+def refused(reason: str, supported: Iterable[Version] = PROTOCOL_VERSIONS) -> dict[str, Any]:
     """The rig's answer to a hello it cannot serve (then it closes the connection)."""
     return {"type": "refused", "reason": reason, "supported": list(supported)}
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 import socket
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,7 +38,10 @@ from rigs.errors import RigFault
 from rigs.net.lan import STATION_IFACE, Lan
 from rigs.net.netns import Netns
 from rigs.part import Service
+from rigs.tools.debs import ProgramUnavailable, ensure_program
 from rigs.wifi.sim_bench import SimWifiBench
+
+log = logging.getLogger(__name__)
 
 PUSH_POLL_S = 0.05
 """The simulated provider re-judges its network this often: start/stop deadlines are 40x it."""
@@ -160,6 +164,14 @@ class SimDutBench(Service):
                 "port": push[0].push_port,
                 "poll_s": PUSH_POLL_S,
             }
+        if "vpn" in self.bench.capabilities:
+            # The phone's VPN client: the installed openvpn, or the copy fetched from Debian.
+            # Without one the other suites still run; the VPN step fails starting the rig's
+            # server, with the same ProgramUnavailable message.
+            try:
+                config["vpn"] = {"openvpn": str(ensure_program("openvpn"))}
+            except ProgramUnavailable as error:
+                log.warning("simulated DUT without a VPN client: %s", error)
         if self.bench.multicast:
             group = self.bench.multicast[0]
             config["multicast"] = {

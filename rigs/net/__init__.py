@@ -13,7 +13,10 @@ bench's Wi-Fi. Modules, one job each:
 - :mod:`~rigs.net.faults`: silent egress drop, random loss, link down (carrier or station);
 - :mod:`~rigs.net.delay`: delay by a relay in the AP (no netem here), with
   :mod:`~rigs.net.offload` to keep re-injected frames valid;
-- :mod:`~rigs.net.vpn` and :mod:`~rigs.net.routes`: a tun with OpenVPN's routes, route lookups;
+- :mod:`~rigs.net.openvpn`, :mod:`~rigs.net.openvpn_pki`, :mod:`~rigs.net.vpn_server` and
+  :mod:`~rigs.net.tun_capture`: a real OpenVPN server (bench CA, def1 or split push) and what
+  entered its tunnel; :mod:`~rigs.net.vpn`: a rig-made tun with OpenVPN's routes (multicast);
+- :mod:`~rigs.net.routes`: route lookups;
 - :mod:`~rigs.net.reach`: TCP/UDP reachability checks; :mod:`~rigs.net.pcap`: pcap files.
 
 Needs CAP_NET_ADMIN and CAP_SYS_ADMIN: root, or any user inside

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from rigs.bench import Bench
 from rigs.report.generate import ALLURE_VERSION, MIN_NODE_MAJOR, default_tools_dir
+from rigs.tools.debs import ProgramUnavailable, find_program, version
 
 
 @dataclass(frozen=True)
@@ -269,6 +270,27 @@ def check_tun(bench: Bench, root: Path) -> CheckResult:
     return CheckResult("/dev/net/tun", "ok", "present and usable", needed=needed)
 
 
+def check_openvpn(bench: Bench, root: Path) -> CheckResult:
+    """The rig hosts the OpenVPN server (and the simulated phone runs its client) on both
+    benches; a fresh machine gets a copy from Debian packages without root."""
+    needed = "vpn" in bench.capabilities
+    fix = (
+        "python -m rigs.tools.debs openvpn (fetched from Debian, no root; tox does it), "
+        "or apt-get install openvpn"
+    )
+    found = find_program("openvpn")
+    if found is None:
+        return CheckResult("OpenVPN", "fail", "openvpn neither installed nor fetched", fix, needed)
+    path, how = found
+    try:
+        line = version(path, "openvpn")
+    except ProgramUnavailable as error:
+        return CheckResult("OpenVPN", "fail", str(error), fix, needed)
+    return CheckResult(
+        "OpenVPN", "ok", f"{how}: {path} ({' '.join(line.split()[:2])})", needed=needed
+    )
+
+
 def check_allure(bench: Bench, root: Path) -> CheckResult:
     node = shutil.which("node")
     if node is None:
@@ -299,6 +321,7 @@ CHECKS: tuple[Callable[[Bench, Path], CheckResult], ...] = (
     check_stale_namespaces,
     check_nft,
     check_tun,
+    check_openvpn,
     check_allure,
 )
 

@@ -30,6 +30,7 @@ from typing import Any
 from rigs.errors import HardwareTimeout, ProtocolError, RigFault
 from rigs.measure.clock import ClockMapping
 from rigs.measure.recorder import PathRecorder
+from rigs.part import Closing
 from rigs.serial.link import BoardLink
 from rigs.serial.protocol import Capability, Command, Event, Message
 from rigs.serial.sensor_protocol import (
@@ -113,7 +114,7 @@ class SensorBooks:
         )
 
 
-class SensorBoard:
+class SensorBoard(Closing):
     """Protocol 1.1 BLE-sensor commands and books over one open :class:`BoardLink`.
 
     Construction sends HELLO (unless the link already has the board's info) and raises
@@ -142,12 +143,6 @@ class SensorBoard:
     def close(self) -> None:
         """Stop collecting (the link stays open)."""
         self.link.release_events(list(_EVENTS))
-
-    def __enter__(self) -> SensorBoard:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
 
     # -- commands ---------------------------------------------------------------------------
 

@@ -11,7 +11,9 @@ differently:
   and one simulated station interface (control socket ``iface``, STATUS ``address=`` ``mac``);
   the veth's MAC is set to the same ``mac``, so STATUS, a pcap and ``ip link`` agree;
 - :class:`LanRadioHook` between them: associating through pywifi really moves the veth;
-- the local push server on the gateway of the SSID with ``push_port``.
+- the local push server on the gateway of the SSID with ``push_port``;
+- on demand, a real OpenVPN server on that same gateway (:meth:`SimWifiBench.vpn_server`), with
+  a bench CA made once per bench and deleted with it.
 
 PSKs: the sim bench must run with no environment. A key variable that is unset gets a random
 key for the life of the bench (:func:`ensure_sim_psks`), in this process's environment only, never
@@ -37,9 +39,12 @@ from rigs.bench import Bench, WifiNetwork, WifiStation
 from rigs.errors import RigFault
 from rigs.net.lan import STATION_IFACE, Lan
 from rigs.net.netns import DEFAULT_RUN_DIR
+from rigs.net.openvpn import Push
+from rigs.net.openvpn_pki import BenchCa
 from rigs.net.push_server import PushServer
 from rigs.net.radio_hook import LanRadioHook
 from rigs.net.topology import STATION_NAME, LanSpec, SsidSpec
+from rigs.net.vpn_server import VpnServer
 from rigs.part import Service
 from rigs.wifi.ctrl import CtrlClient
 from rigs.wifi.sim.model import AccessPoint, Security, Timing
@@ -141,6 +146,7 @@ class SimWifiBench(Service):
         self._lan: Lan | None = None
         self._sim: SimulatedSupplicant | None = None
         self._push: PushServer | None = None
+        self._ca: BenchCa | None = None
         self.hook: LanRadioHook | None = None
         self.up_s: float | None = None
 
@@ -180,7 +186,7 @@ class SimWifiBench(Service):
     def stop(self) -> None:
         """Stop the push server, the supplicant, then remove the LAN (idempotent, tries all)."""
         errors: list[BaseException] = []
-        for step in (self._stop_push, self._stop_sim, self._stop_lan):
+        for step in (self._stop_ca, self._stop_push, self._stop_sim, self._stop_lan):
             try:
                 step()
             except Exception as exc:
@@ -192,6 +198,11 @@ class SimWifiBench(Service):
             raise RigFault(f"simulated Wi-Fi bench: teardown incomplete: {errors[0]}") from errors[
                 0
             ]
+
+    def _stop_ca(self) -> None:
+        ca, self._ca = self._ca, None
+        if ca is not None:
+            ca.stop()
 
     def _stop_push(self) -> None:
         push, self._push = self._push, None
@@ -241,6 +252,17 @@ class SimWifiBench(Service):
         if self._push is None:
             raise RigFault("no network of this bench has push_port: no push server")
         return self._push
+
+    def vpn_server(self, push: Push) -> VpnServer:
+        """A real OpenVPN server on the push SSID's gateway, pushing ``push`` (start it with
+        ``with``); where a lab bench's rig host runs its own. The bench CA is made on first use."""
+        nets = [n for n in self.bench.wifi_networks if n.push_port] or list(
+            self.bench.wifi_networks
+        )
+        ssid = nets[0].ssid
+        if self._ca is None:
+            self._ca = BenchCa().start()
+        return VpnServer(self.lan.server_ns(ssid), str(self.lan.gateway(ssid)), self._ca, push)
 
     def plan(self, station_id_or_role: str) -> SimStationPlan:
         for plan in self.plans:

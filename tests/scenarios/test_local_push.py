@@ -8,9 +8,10 @@ the Wi-Fi LAN is still reachable by the more specific LAN route.
 The run, step by step (each an Allure step with its timing): associate the DUT's station to a
 matching SSID (pywifi, simulated wpa_supplicant) → the provider starts within ``[dut.within_s]
 provider_start``; pushes are delivered (the push server's books: loss, and latency from the
-provider's receive stamps, judged against ``[limits."push.delivery"]``); a def1 VPN comes up
-→ the provider stays active and pushes keep flowing *over the LAN* (the tunnel's reader saw no
-packet to the push server); the station moves to an SSID outside the match list → the provider
+provider's receive stamps, judged against ``[limits."push.delivery"]``); the rig's real OpenVPN
+server pushes def1 and the DUT's client connects (agent ``vpn.up``) → the provider stays active
+and pushes keep flowing *over the LAN* (the server's end of the tunnel saw no packet to the
+push server); the station moves to an SSID outside the match list → the provider
 stops within ``provider_stop``; back → it starts again. A control run uses a split-tunnel VPN.
 Metric keys ``push.delivery.*`` and ``push.provider.*``.
 
@@ -22,7 +23,10 @@ must fail at the roam step.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
+from collections.abc import Iterator
 
 import allure
 import pytest
@@ -32,11 +36,13 @@ from fixtures.dut import DutHandle
 from fixtures.wifi import StationFactory
 from rigs.dut.agent import DutLink
 from rigs.dut.events import AgentEvent, EventNotSeen
+from rigs.dut.vpn import VpnUp, vpn_connected
 from rigs.errors import RigFault
 from rigs.measure import DeliverySummary
+from rigs.net.openvpn import Push
 from rigs.net.reach import tcp_connects
 from rigs.net.routes import route_get
-from rigs.net.vpn import VpnTunnel
+from rigs.net.vpn_server import VpnServer
 from rigs.report.perf import PerfMetrics
 from rigs.wifi.sim_bench import SimWifiBench
 from rigs.wifi.station import Station
@@ -46,6 +52,8 @@ MIN_VPN_WINDOW_S = 0.3
 """The provider must keep running at least this long under the VPN (6 of its polls here)."""
 SPLIT_PREFIXES = ("198.51.100.0/24",)
 """The control run's tunnel: a corporate prefix only (TEST-NET-2), as a split-tunnel profile."""
+VPN_UP_S = 10.0
+"""Deadline from ``vpn.up`` to the DUT's up event (≈ 0.1 s on the simulated bench)."""
 
 pytestmark = [
     pytest.mark.needs("wifi", "dut"),
@@ -86,6 +94,29 @@ def _idle(phone: DutLink, timeout: float) -> None:
         time.sleep(0.05)
 
 
+@contextlib.contextmanager
+def _openvpn(
+    sim_wifi: SimWifiBench, phone: DutLink, server_push: Push, vpn: str
+) -> Iterator[tuple[VpnServer, VpnUp]]:
+    """The rig's OpenVPN server pushing ``server_push``; the DUT's client up (agent ``vpn.up``,
+    up event within ``VPN_UP_S``) for the block, ``vpn.down`` after; the server's log attached."""
+    server = sim_wifi.vpn_server(server_push)
+    try:
+        with server, vpn_connected(phone, server.profile(), VPN_UP_S) as up:
+            allure.attach(
+                json.dumps(up.event.data, indent=1),
+                name=f"dut-vpn-{vpn}.json",
+                attachment_type=allure.attachment_type.JSON,
+            )
+            yield server, up
+    finally:
+        allure.attach(
+            server.log_text() or "(no log)",
+            name=f"openvpn-server-{vpn}.log",
+            attachment_type=allure.attachment_type.TEXT,
+        )
+
+
 def run_local_push(
     dut: DutHandle,
     station: Station,
@@ -102,7 +133,7 @@ def run_local_push(
     run, within = cfg.run, cfg.within_s
     match = cfg.match_ssids[0]
     other = next(n.ssid for n in dut.bench.wifi_networks if n.ssid not in cfg.match_ssids)
-    lan, push = sim_wifi.lan, sim_wifi.push_server
+    push = sim_wifi.push_server
     role = sim_wifi.plan(cfg.station).role
     phone = dut.phone
     timings: dict[str, float] = {}
@@ -127,11 +158,14 @@ def run_local_push(
         push.push(run.push_count, period_s=run.push_period_ms / 1000.0)
         assert push.wait_acked(run.push_count, 5.0), f"pushes not acked: {push.summary()}"
 
-    with allure.step(f"VPN up ({vpn}): provider stays active, pushes keep flowing over the LAN"):
-        prefixes = None if vpn == "def1" else SPLIT_PREFIXES
+    server_push = Push.def1() if vpn == "def1" else Push.split(SPLIT_PREFIXES)
+    with allure.step(
+        f"real OpenVPN up ({vpn}: the rig's server pushes {server_push.describe()}, the DUT "
+        f"connects with vpn.up): provider stays active, pushes keep flowing over the LAN"
+    ):
         mark = phone.events.mark()
-        tunnel = VpnTunnel(lan, role, routes=prefixes)
-        with tunnel:
+        with _openvpn(sim_wifi, phone, server_push, vpn) as (server, up):
+            timings["vpn_up"] = up.up_s
             push.push(run.push_count, period_s=run.push_period_ms / 1000.0)
             soak_end = time.monotonic() + max(run.push_soak_s, MIN_VPN_WINDOW_S)
             while time.monotonic() < soak_end:
@@ -142,14 +176,14 @@ def run_local_push(
             acked = push.wait_acked(push.recorder.sent_count, 5.0)
             _check_running(phone, mark, sim_wifi, role, vpn)  # a stop explains missing acks
             assert acked, f"pushes under the VPN not acked: {push.summary()}"
-            assert tunnel.reader is not None
-            leaked = tunnel.reader.count_to(push.address, "tcp", push.port)
+            # The judge is the server's end of the tunnel: what the DUT put into it.
+            leaked = server.capture.count_to(push.address, "tcp", push.port)
             assert leaked == 0, (
                 f"{leaked} packets to the push server {push.address}:{push.port} entered the "
                 f"VPN tunnel instead of the LAN"
             )
             allure.attach(
-                "\n".join(tunnel.reader.log_lines()) or "(nothing entered the tunnel)",
+                "\n".join(server.capture.log_lines()) or "(nothing entered the tunnel)",
                 name=f"tunnel-{vpn}.txt",
                 attachment_type=allure.attachment_type.TEXT,
             )

@@ -26,6 +26,7 @@ from rigs.dut.sim.config import SimDutConfig
 from rigs.dut.sim.fault_board import FaultBoard
 from rigs.dut.sim.mcast import AppError, MulticastApp
 from rigs.dut.sim.push import PushProvider
+from rigs.dut.sim.vpn import ProfileError, VpnClient
 from rigs.dut.sim.watch import Reading, WatchSession
 from rigs.errors import BenchFileError, HardwareGone, HardwareTimeout, ProtocolError
 from rigs.measure.probe import PROBE_SIZE
@@ -65,6 +66,7 @@ class SimDutApp:
         self.relay: PhoneRelay | None = None
         self.push: PushProvider | None = None
         self.multicast: MulticastApp | None = None
+        self.vpn: VpnClient | None = None
         self._handlers: dict[str, Handler] = {
             "state": self._state,
             "reset": self._reset,
@@ -76,6 +78,9 @@ class SimDutApp:
             "push.set_match_ssids": self._push_match,
             "fault.set": self._fault_set,
             "fault.list": self._fault_list,
+            "vpn.up": self._vpn_up,
+            "vpn.down": self._vpn_down,
+            "vpn.state": self._vpn_state,
         }
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -113,7 +118,7 @@ class SimDutApp:
             app_version=self.config.app_version,
             device=self.config.device,
             os="rigs simulated DUT",
-            protocols=protocol.PROTOCOL_VERSIONS,
+            protocols=self.config.protocols or protocol.PROTOCOL_VERSIONS,
             capabilities=self._capabilities(),
         )
         self._write(hello.to_message())
@@ -132,10 +137,12 @@ class SimDutApp:
             caps.append("push")
         if self.config.multicast is not None:
             caps.append("multicast")
+        if self.config.vpn is not None:
+            caps.append("vpn")
         return tuple(caps)
 
     def _start_parts(self) -> None:
-        if self.config.push is not None or self.config.multicast is not None:
+        if any(c is not None for c in (self.config.push, self.config.multicast, self.config.vpn)):
             self._ns = Netns.attach("/proc/self/ns/net")
         if self.config.ble is not None:
             from rigs.dut.sim.relay import PhoneRelay  # bleak/Bumble only when BLE is used
@@ -145,6 +152,8 @@ class SimDutApp:
             self.push = PushProvider(self.config.push, self.faults, self.emit, self._ns)
         if self.config.multicast is not None and self._ns is not None:
             self.multicast = MulticastApp(self.config.multicast, self.faults, self.emit, self._ns)
+        if self.config.vpn is not None and self._ns is not None:
+            self.vpn = VpnClient(self.config.vpn, self.emit, self._ns)
         self.session.start()
         self.faults.announce_initial()
         if self.push is not None:
@@ -176,7 +185,7 @@ class SimDutApp:
     async def _shutdown(self) -> None:
         for task in list(self._tasks):
             task.cancel()
-        for part in (self.relay, self.push, self.multicast):
+        for part in (self.relay, self.push, self.multicast, self.vpn):
             if part is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(part.close(), 5.0)
@@ -209,7 +218,7 @@ class SimDutApp:
             return
         try:
             result = await handler(dict(msg.get("args", {})))
-        except (BadArgs, BenchFileError, KeyError) as error:
+        except (BadArgs, BenchFileError, KeyError, ProfileError) as error:
             self._write(protocol.reply_error(request_id, "bad_args", str(error)))
         except Unsupported as error:
             self._write(protocol.reply_error(request_id, "unsupported", str(error)))
@@ -229,6 +238,7 @@ class SimDutApp:
             "relay": None if self.relay is None else self.relay.counters(),
             "push": None if self.push is None else self.push.counters(),
             "multicast": None if self.multicast is None else self.multicast.counters(),
+            "vpn": None if self.vpn is None else self.vpn.snapshot(),
             "faults": self.faults.active(),
         }
 
@@ -240,6 +250,8 @@ class SimDutApp:
             await self.multicast.reset()
         if self.push is not None:
             self.push.reset()
+        if self.vpn is not None and self.vpn.state != "down":
+            await self.vpn.down("reset")  # no tunnel a test started outlives it
         self.session.reset()
         return await self._state({})
 
@@ -317,6 +329,20 @@ class SimDutApp:
 
     async def _fault_list(self, _args: dict[str, Any]) -> dict[str, Any]:
         return {"faults": list(fault_names()), "active": self.faults.active()}
+
+    def _vpn_client(self) -> VpnClient:
+        if self.vpn is None:
+            raise Unsupported("this DUT has no VPN client configured (no openvpn for the sim)")
+        return self.vpn
+
+    async def _vpn_up(self, args: dict[str, Any]) -> dict[str, Any]:
+        return await self._vpn_client().up(args)
+
+    async def _vpn_down(self, _args: dict[str, Any]) -> dict[str, Any]:
+        return await self._vpn_client().down("command")
+
+    async def _vpn_state(self, _args: dict[str, Any]) -> dict[str, Any]:
+        return self._vpn_client().snapshot()
 
     @staticmethod
     def _no_watch_app(_reading: Reading) -> None:

@@ -14,10 +14,13 @@ Example::
       "push": {"ctrl": "/tmp/rigs-wpas-x/wlan0", "iface": "wlan0", "match_ssids": ["lab"],
                "server": "10.77.1.1", "port": 5223},
       "multicast": {"iface": "wlan0", "group": "239.255.0.1", "port": 45454},
+      "vpn": {"openvpn": "/usr/sbin/openvpn", "up_timeout_s": 10},
       "faults": {"watch_hold_flush": {"hold_s": 0.6}}
     }
 
-``faults`` is a list of names or an object name → params; unknown names are refused.
+``faults`` is a list of names or an object name → params; unknown names are refused. Without
+``vpn`` the VPN commands answer ``unsupported``; ``identity.protocols`` (default: every version
+the rig speaks) lets a test play an older app, e.g. ``[1]`` for a v1 app without the VPN.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from rigs.bench.schema import read_json_object
 from rigs.dut.faults import by_name
 from rigs.errors import BenchFileError
 
-_TOP = ("agent", "identity", "ble", "watch", "push", "multicast", "faults")
+_TOP = ("agent", "identity", "ble", "watch", "push", "multicast", "vpn", "faults")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +75,14 @@ class MulticastConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class VpnConfig:
+    """The phone's VPN client: which openvpn binary, how long a connect may take."""
+
+    openvpn: str
+    up_timeout_s: float = 10.0
+
+
+@dataclasses.dataclass(frozen=True)
 class SimDutConfig:
     """Validated configuration of one simulated DUT (phone + watch)."""
 
@@ -84,6 +95,9 @@ class SimDutConfig:
     watch: WatchConfig = dataclasses.field(default_factory=WatchConfig)
     push: PushConfig | None = None
     multicast: MulticastConfig | None = None
+    vpn: VpnConfig | None = None
+    protocols: tuple[int | str, ...] = ()
+    """Versions the app offers in its hello; empty: every version the rig speaks."""
     faults: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
     raw: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False)
 
@@ -97,6 +111,12 @@ class SimDutConfig:
         watch = _section(data, "watch", source)
         push = _section(data, "push", source)
         mcast = _section(data, "multicast", source)
+        vpn = _section(data, "vpn", source)
+        protocols = identity.get("protocols", [])
+        if not isinstance(protocols, list) or not all(
+            isinstance(v, int | str) and not isinstance(v, bool) for v in protocols
+        ):
+            raise BenchFileError(source, "identity.protocols", "must be a list of versions")
         return cls(
             agent_host=_str(agent, "host", source, "agent."),
             agent_port=_port(agent.get("port"), source, "agent.port"),
@@ -128,6 +148,13 @@ class SimDutConfig:
                 group=str(mcast.get("group", "239.255.0.1")),
                 port=_port(mcast.get("port", 45454), source, "multicast.port"),
             ),
+            vpn=None
+            if not vpn
+            else VpnConfig(
+                openvpn=_str(vpn, "openvpn", source, "vpn."),
+                up_timeout_s=float(vpn.get("up_timeout_s", 10.0)),
+            ),
+            protocols=tuple(protocols),
             faults=_faults(data.get("faults", {}), source),
             raw=dict(data),
         )

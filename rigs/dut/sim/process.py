@@ -70,6 +70,9 @@ class SimDutProcess(Service):
         env = dict(os.environ)
         root = str(Path(rigs.__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        # The app's temp files (a VPN profile's key) live under the dir stop() removes, so
+        # they go even when the app had to be SIGKILLed.
+        env["TMPDIR"] = str(self._workdir)
         argv = [
             *(self._python, "-m", "rigs.dut.sim"),
             *("--config", str(config_path), "--log", str(self.log_path)),

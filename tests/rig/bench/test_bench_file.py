@@ -31,6 +31,8 @@ def test_default_bench_is_the_simulated_one() -> None:
     bench = load_bench()
     assert bench.simulated
     assert {"serial", "ble"} <= bench.capabilities
+    # Its phone is on the bench's Wi-Fi, where the rig hosts the OpenVPN server.
+    assert {"wifi", "dut", "vpn"} <= bench.capabilities
     board = bench.board("sensor-board")
     assert board.simulated and board.emulator is not None
     assert board.emulator.clock_drift_ppm == 80.0

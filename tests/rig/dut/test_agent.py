@@ -136,8 +136,8 @@ def test_agent_refuses_a_bad_hello_and_an_unsupported_version(tmp_path: Path) ->
         newer = FakeApp(agent.address, protocols=(7, 8))
         assert newer.answer == {
             "type": "refused",
-            "reason": "phone:fake-1 speaks protocol [7, 8], the rig [1]",
-            "supported": [1],
+            "reason": "phone:fake-1 speaks protocol [7, 8], the rig [1, 1.1]",
+            "supported": [1, "1.1"],
         }
         newer.close()
         with socket.create_connection(agent.address, timeout=2) as raw:

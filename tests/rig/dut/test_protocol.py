@@ -72,3 +72,25 @@ def test_fault_registry_names_each_bug_once() -> None:
     assert any(line.startswith("watch_hold_flush") for line in lines)
     with pytest.raises(KeyError, match="known"):
         faults.by_name("nope")
+
+
+def test_protocol_v1_1_is_a_minor_version_a_v1_app_never_notices() -> None:
+    assert protocol.negotiate([1], protocol.PROTOCOL_VERSIONS) == 1  # v1 app: "protocol": 1
+    assert protocol.negotiate([1, "1.1"], protocol.PROTOCOL_VERSIONS) == "1.1"
+    assert protocol.negotiate(["1.1"], [1]) is None  # a v1.1-only app and a v1 rig
+    assert protocol.at_least("1.1", "1.1") and protocol.at_least("1.2", 1)
+    assert not protocol.at_least(1, "1.1") and not protocol.at_least(2, "1.1")
+    assert set(protocol.SINCE) == {"vpn.up", "vpn.down", "vpn.state"} <= set(protocol.COMMANDS)
+    assert "vpn.state" in protocol.EVENTS
+    hello = protocol.Hello("phone", "p", "1", "d", (1, "1.1"))
+    assert protocol.Hello.from_message(hello.to_message()).protocols == (1, "1.1")
+    for bad in ("1.x", 0, True, "v1"):
+        with pytest.raises(ProtocolError, match=r"a version is an int or 'MAJOR\.MINOR'"):
+            protocol.Hello.from_message({**hello.to_message(), "protocols": [bad]})
+
+
+def test_protocol_redacts_secret_arguments_for_logs() -> None:
+    msg = protocol.command(3, "vpn.up", {"profile": {"remote": "10.0.0.1", "key": "SECRET-PEM"}})
+    shown = protocol.redacted(msg)
+    assert shown["args"]["profile"] == {"remote": "10.0.0.1", "key": "<redacted 10 chars>"}
+    assert msg["args"]["profile"]["key"] == "SECRET-PEM"  # the message itself is untouched

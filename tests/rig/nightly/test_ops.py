@@ -49,3 +49,9 @@ def test_doctor_fails_only_what_the_bench_needs(tmp_path: Path) -> None:
     assert sim["wpa_supplicant"].status == "warn"
     assert "not needed by bench sim" in sim["wpa_supplicant"].detail
     assert sim["python deps"].status == "ok"
+    # The simulated bench's phone uses the rig's VPN: the tun device and openvpn are needed.
+    assert sim["/dev/net/tun"].needed and sim["/dev/net/tun"].status == "fail"  # fake root
+    assert sim["OpenVPN"].needed and sim["OpenVPN"].status in ("ok", "fail")
+    assert (
+        sim["OpenVPN"].status == "ok" or "python -m rigs.tools.debs openvpn" in sim["OpenVPN"].fix
+    )

@@ -60,9 +60,11 @@ def test_missing_capability_is_skipped_naming_it(inner: pytest.Pytester) -> None
             pass
         """
     )
-    result = inner.runpytest("-rs")
+    bench = inner.path / "lab.toml"
+    bench.write_text(LAB_BENCH, encoding="utf-8")  # serial only: no Wi-Fi phone, no VPN
+    result = inner.runpytest("-rs", "--bench", str(bench))
     result.assert_outcomes(passed=1, skipped=1)
-    result.stdout.fnmatch_lines(["*bench 'sim' has no vpn (test needs it)*"])
+    result.stdout.fnmatch_lines(["*bench 'lab-t' has no vpn (test needs it)*"])
 
 
 def test_unknown_capability_is_a_usage_error(inner: pytest.Pytester) -> None:

@@ -1,0 +1,175 @@
+"""What entered the VPN tunnel, seen from the server's end: AF_PACKET on the server's tun.
+
+The judge of "did the push traffic go into the VPN?" must be something a lab bench has too. A
+lab bench cannot read the phone's tun, but the rig hosts the OpenVPN server, and everything the
+phone's client put into the tunnel comes out of the server's tun device, decrypted. An AF_PACKET
+socket bound to that device (it works on tun: raw IP, no link header) sees each packet as
+*incoming*; what the server sends back to the phone is *outgoing* and kept apart. The server's
+namespace does not forward (``ip_forward`` 0, no default route), so nothing that entered the
+tunnel goes anywhere beyond it.
+"""
+
+from __future__ import annotations
+
+import collections
+import errno
+import io
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import NamedTuple
+
+from rigs.errors import HardwareTimeout, RigFault
+from rigs.net.netns import Netns
+from rigs.net.packets import IpSummary, parse_ipv4
+from rigs.net.pcap import LINKTYPE_RAW, PcapRecord, write_pcap
+from rigs.part import Service
+
+ETH_P_ALL = 0x0003
+PACKET_OUTGOING = 4
+
+
+class TunPacket(NamedTuple):
+    """One packet that came out of the tunnel at the server (sent by the client)."""
+
+    mono_s: float
+    wall_s: float
+    ip: IpSummary
+    data: bytes
+
+
+class TunCapture(Service):
+    """Capture on a tun in ``ns``; counts per (destination, protocol, port); bounded memory."""
+
+    def __init__(self, ns: Netns, tun: str, *, max_packets: int = 10_000) -> None:
+        self.ns = ns
+        self.tun = tun
+        self.name = f"{ns.name}/{tun}"
+        self.max_packets = max_packets
+        self.packets_not_kept = 0
+        self.to_client = 0
+        self._packets: list[TunPacket] = []
+        self._by_dst: collections.Counter[tuple[str, str, int]] = collections.Counter()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    def start(self) -> TunCapture:
+        """Open the socket on the tun (which must exist: start after the server is ready)."""
+
+        def setup() -> socket.socket:
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+                sock.bind((self.tun, ETH_P_ALL))
+            except OSError:
+                sock.close()
+                raise
+            return sock
+
+        try:
+            self._sock = self.ns.call(setup)
+        except OSError as exc:
+            raise RigFault(f"tunnel capture on {self.name} failed: {exc}") from exc
+        self._thread = threading.Thread(target=self._run, name=f"tun-{self.tun}", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        sock = self._sock
+        assert sock is not None
+        try:
+            while not self._stop.is_set():
+                ready, _, _ = select.select([sock], [], [], 0.05)
+                if not ready:
+                    continue
+                try:
+                    data, addr = sock.recvfrom(65535)
+                except OSError as exc:
+                    if exc.errno in (errno.ENETDOWN, errno.ENODEV):
+                        return  # the server stopped and its tun went with it
+                    raise
+                if addr[2] == PACKET_OUTGOING:
+                    self.to_client += 1
+                    continue
+                ip = parse_ipv4(data)
+                if ip is not None:
+                    self._record(ip, data)
+        except BaseException as exc:  # surfaced by stop()
+            self.error = exc
+
+    def _record(self, ip: IpSummary, data: bytes) -> None:
+        with self._lock:
+            self._by_dst[(ip.dst, ip.proto_name, ip.dport)] += 1
+            if len(self._packets) < self.max_packets:
+                self._packets.append(TunPacket(time.monotonic(), time.time(), ip, data))
+            else:
+                self.packets_not_kept += 1
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """Stop the thread, close the socket; re-raise what killed the thread, if anything."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                raise HardwareTimeout(f"tunnel capture on {self.name} did not stop")
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        if self.error is not None:
+            raise RigFault(f"tunnel capture on {self.name} failed: {self.error}") from self.error
+
+    # -- what entered the tunnel ---------------------------------------------------------------
+
+    def packets(self, match: Callable[[IpSummary], bool] | None = None) -> list[TunPacket]:
+        """Packets the client sent through the tunnel, optionally filtered."""
+        with self._lock:
+            kept = list(self._packets)
+        return [p for p in kept if match is None or match(p.ip)]
+
+    def by_destination(self) -> dict[tuple[str, str, int], int]:
+        """Packet counts per (destination, protocol, destination port)."""
+        with self._lock:
+            return dict(self._by_dst)
+
+    def count_to(self, dst: str, proto: str | None = None, dport: int | None = None) -> int:
+        """How many packets to ``dst`` (optionally of ``proto`` and to ``dport``) entered."""
+        with self._lock:
+            return sum(
+                n
+                for (d, p, port), n in self._by_dst.items()
+                if d == dst and proto in (None, p) and dport in (None, port)
+            )
+
+    def wait_for(
+        self,
+        dst: str,
+        timeout_s: float,
+        *,
+        at_least: int = 1,
+        proto: str | None = None,
+        dport: int | None = None,
+    ) -> bool:
+        """Wait until ``at_least`` matching packets came out of the tunnel; True if in time."""
+        deadline = time.monotonic() + timeout_s
+        while self.count_to(dst, proto, dport) < at_least:
+            if time.monotonic() >= deadline or self.error is not None:
+                return False
+            time.sleep(0.002)
+        return True
+
+    def log_lines(self) -> list[str]:
+        """One line per kept packet, for a TEXT attachment."""
+        return [p.ip.describe() for p in self.packets()]
+
+    def pcap_bytes(self) -> bytes:
+        """The kept packets as a raw-IP pcap (LINKTYPE_RAW)."""
+        out = io.BytesIO()
+        write_pcap(
+            out, (PcapRecord(p.wall_s, p.data) for p in self.packets()), linktype=LINKTYPE_RAW
+        )
+        return out.getvalue()

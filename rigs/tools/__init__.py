@@ -1,0 +1,1 @@
+"""External programs the rig runs but does not ship: found on PATH, or fetched from Debian."""
