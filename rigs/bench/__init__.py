@@ -25,6 +25,7 @@ from rigs.bench.devices import (
     EmulatorSpec,
     SerialBoard,
     parse_ble_peripheral,
+    check_embodied,
     parse_link_params,
     parse_serial_board,
 )
@@ -117,6 +118,20 @@ class Bench:
         known = ", ".join(b.id for b in self.serial) or "none"
         raise BenchFileError(str(self.file), f"serial[id={board_id}]", f"no such board ({known})")
 
+    def board_of(self, peripheral_id: str) -> SerialBoard | None:
+        """The serial board that *is* BLE peripheral ``peripheral_id`` (``ble = ...``), if any."""
+        return next((b for b in self.serial if b.ble == peripheral_id), None)
+
+    def peripheral(self, peripheral_id: str) -> BlePeripheral:
+        """A ``[[ble]]`` entry by id; BenchFileError names the known ones."""
+        for peripheral in self.ble:
+            if peripheral.id == peripheral_id:
+                return peripheral
+        known = ", ".join(p.id for p in self.ble) or "none"
+        raise BenchFileError(
+            str(self.file), f"ble[id={peripheral_id}]", f"no such peripheral ({known})"
+        )
+
     def limits_for(self, scenario: str) -> Limits:
         """The limits a scenario is judged by; a scenario without limits is a bench-file gap."""
         try:
@@ -184,6 +199,9 @@ def parse_bench(raw: Mapping[str, object], *, file: Path) -> Bench:
             raise BenchFileError(str(file), key, reason or str(exc)) from None
     limits_table.finish()
     top.finish()
+    for problem in check_embodied(serial, ble):
+        key, _, reason = problem.partition(": ")
+        raise BenchFileError(str(file), key, reason)
 
     for label, ids in (
         ("serial", [b.id for b in serial]),

@@ -46,6 +46,8 @@ class SerialBoard:
     role: str
     emulator: EmulatorSpec | None = None
     labgrid: LabgridSpec | None = None
+    #: The ``[[ble]]`` peripheral this board *is* (its BLE side): a protocol 1.1 sensor board.
+    ble: str | None = None
 
     @property
     def simulated(self) -> bool:
@@ -110,6 +112,7 @@ def parse_serial_board(table: Table) -> SerialBoard:
         raise table.error("port", f"unsupported URL scheme in {port!r}")
     baud = table.integer("baud", 115200, minimum=50)
     role = table.text("role", "board")
+    ble = table.text("ble") if table.has("ble") else None
     emulator = None
     if table.has("emulator"):
         if port != "sim":
@@ -125,8 +128,40 @@ def parse_serial_board(table: Table) -> SerialBoard:
         emulator = EmulatorSpec()
     table.finish()
     return SerialBoard(
-        id=board_id, port=port, baud=baud, role=role, emulator=emulator, labgrid=labgrid
+        id=board_id, port=port, baud=baud, role=role, emulator=emulator, labgrid=labgrid, ble=ble
     )
+
+
+def check_embodied(serial: tuple[SerialBoard, ...], ble: tuple[BlePeripheral, ...]) -> list[str]:
+    """Problems with ``[[serial]] ble = "<peripheral id>"`` links, as ``key: reason`` lines.
+
+    A board embodies at most one peripheral and a peripheral is embodied by at most one board;
+    a simulated board (the emulator) joins the simulated air, so its peripheral must be a
+    ``sim`` one with a name, and a real board's peripheral cannot be on the simulated air.
+    """
+    peripherals = {p.id: p for p in ble}
+    owners: dict[str, str] = {}
+    problems = []
+    for index, board in enumerate(serial):
+        if board.ble is None:
+            continue
+        key = f"serial[{index}].ble"
+        peripheral = peripherals.get(board.ble)
+        if peripheral is None:
+            known = ", ".join(peripherals) or "none"
+            problems.append(f"{key}: no [[ble]] peripheral {board.ble!r} (known: {known})")
+        elif board.ble in owners:
+            problems.append(f"{key}: {board.ble!r} is already the board {owners[board.ble]!r}")
+        elif board.simulated != peripheral.simulated:
+            problems.append(
+                f"{key}: board {board.id!r} is {'simulated' if board.simulated else 'real'} but "
+                f"peripheral {board.ble!r} has backend {peripheral.backend!r}: the emulator's "
+                f'BLE side is on the simulated air (backend = "sim"), a real board is not'
+            )
+        elif peripheral.name is None:
+            problems.append(f"{key}: peripheral {board.ble!r} needs a name to advertise")
+        owners.setdefault(board.ble, board.id)
+    return problems
 
 
 def _emulator_faults(table: Table) -> dict[str, dict[str, object]]:

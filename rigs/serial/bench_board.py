@@ -64,6 +64,14 @@ class OpenBoard:
         return texts
 
 
+@dataclass(frozen=True)
+class BleSide:
+    """Where a simulated board's BLE side joins the air, and as which address."""
+
+    hci: str
+    address: str
+
+
 @contextmanager
 def open_board(
     spec: SerialBoard,
@@ -71,11 +79,14 @@ def open_board(
     timeout_s: float = 1.0,
     leases: LeaseManager | None = None,
     lease_timeout_s: float = 900.0,
+    ble: BleSide | None = None,
 ) -> Iterator[OpenBoard]:
     """Bring ``spec`` up (emulator first when simulated), say hello, and yield it.
 
     ``leases`` and ``lease_timeout_s`` matter only for a labgrid board: its place is leased
-    with that manager's directory and expiry (labgrid's own lock never expires).
+    with that manager's directory and expiry (labgrid's own lock never expires). ``ble``: the
+    simulated board's BLE side (the air's HCI endpoint and the peripheral's address), for a
+    board that embodies a ``sim`` peripheral; without it the emulator is a board with no radio.
     """
     if spec.labgrid is not None:
         with ExitStack() as stack:
@@ -96,6 +107,8 @@ def open_board(
             offset_s=emu.clock_offset_s if emu else 0.0,
             drift_ppm=emu.clock_drift_ppm if emu else 0.0,
             faults=dict(emu.faults) if emu else None,
+            ble_hci=None if ble is None else ble.hci,
+            ble_address=None if ble is None else ble.address,
         )
     try:
         port = spec.port

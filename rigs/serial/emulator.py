@@ -22,26 +22,26 @@ emits a LOG event). See emulator_faults.py for the faults.
 from __future__ import annotations
 
 import argparse
-import contextlib
+import asyncio
+import dataclasses
 import json
 import logging
 import os
-import selectors
-import socket
 import sys
 import time
-import tty
 from dataclasses import dataclass
 from typing import Any
 
 from rigs.errors import ProtocolError
 from rigs.serial.board_clock import BoardClock
 from rigs.serial.emulator_faults import FAULT_NAMES, BoardOutput
+from rigs.serial.emulator_sensor import SENSOR_COMMANDS, EmulatedSensor
 from rigs.serial.framing import MAX_BODY, FrameDecoder, encode_frame
 from rigs.serial.protocol import (
     MAX_PAYLOAD,
     PROBE_HEAD,
     PROTOCOL_MAJOR,
+    PROTOCOL_MINOR,
     TIME_REPLY,
     BoardInfo,
     BootReason,
@@ -71,23 +71,30 @@ class _Stream:
 
 
 class EmulatedBoard:
-    """Protocol logic of one board: requests in, replies and events out."""
+    """Protocol logic of one board: requests in, replies and events out.
+
+    Without a BLE side it is a 1.0 board (no BLE_SENSOR bit; the sensor commands are unknown to
+    it); :meth:`attach_sensor` makes it a 1.1 sensor board, as flashing firmware/ would.
+    """
 
     def __init__(self, output: BoardOutput, clock: BoardClock, name: str, firmware: str) -> None:
         self.output = output
         self.clock = clock
-        self.info = BoardInfo(
-            # 1.0: the emulator has no BLE sensor (yet), so it announces neither 1.1 nor the bit.
-            (PROTOCOL_MAJOR, 0),
-            Capability(0x1F),
-            MAX_BODY,
-            name,
-            firmware,
-        )
+        self.info = BoardInfo((PROTOCOL_MAJOR, 0), Capability(0x1F), MAX_BODY, name, firmware)
         self.decoder = FrameDecoder()
         self.requests = 0
+        self.sensor: EmulatedSensor | None = None
         self._stream: _Stream | None = None
         self._boot_at: float | None = None
+
+    def attach_sensor(self, sensor: EmulatedSensor) -> None:
+        """The board has a BLE sensor: HELLO now says 1.1 with BLE_SENSOR."""
+        self.sensor = sensor
+        self.info = dataclasses.replace(
+            self.info,
+            protocol=(PROTOCOL_MAJOR, PROTOCOL_MINOR),
+            capabilities=self.info.capabilities | Capability.BLE_SENSOR,
+        )
 
     def receive(self, data: bytes) -> None:
         """Bytes from the host: decode frames and answer every well-formed request."""
@@ -126,7 +133,8 @@ class EmulatedBoard:
         """Emit one LOG event stamped with the board clock."""
         self.event(Event.LOG, LogLine(level, self.clock.now_us(), text).pack())
 
-    def _reply(self, req: Message, payload: bytes = b"", error: ErrorCode | None = None) -> None:
+    def reply(self, req: Message, payload: bytes = b"", error: ErrorCode | None = None) -> None:
+        """Answer ``req``: OK with ``payload``, or ERROR ``error`` with ``payload`` as reason."""
         if error is not None:
             kind, payload = Kind.ERROR, pack_error(error, payload.decode("utf-8", "replace"))
         else:
@@ -136,45 +144,49 @@ class EmulatedBoard:
     def _handle(self, req: Message) -> None:
         code = req.code
         if code == Command.HELLO:
-            self._reply(req, self.info.pack())
+            self.reply(req, self.info.pack())
         elif code == Command.PING:
-            self._reply(
+            self.reply(
                 req,
                 b"PING takes no payload" if req.payload else b"",
                 ErrorCode.BAD_PAYLOAD if req.payload else None,
             )
         elif code == Command.TIME:
-            self._reply(req, TIME_REPLY.pack(self.clock.now_us()))
+            self.reply(req, TIME_REPLY.pack(self.clock.now_us()))
         elif code == Command.ECHO:
-            self._reply(req, req.payload)
+            self.reply(req, req.payload)
         elif code == Command.RESET:
-            self._reply(req)
+            self.reply(req)
             self._stream = None  # a reset kills a running stream without STREAM_END
+            if self.sensor is not None:
+                self.sensor.reset()
             self._boot_at = time.monotonic() + 0.05
         elif code == Command.STREAM_START:
             self._start_stream(req)
         elif code == Command.STREAM_STOP:
             running = self._stream is not None
-            self._reply(req, bytes((running,)))
+            self.reply(req, bytes((running,)))
             if running:
                 self._end_stream(StreamEndReason.STOPPED)
+        elif self.sensor is not None and code in SENSOR_COMMANDS:
+            self.sensor.handle(req)
         else:
-            self._reply(req, f"command 0x{code:02x}".encode(), ErrorCode.UNKNOWN_COMMAND)
+            self.reply(req, f"command 0x{code:02x}".encode(), ErrorCode.UNKNOWN_COMMAND)
 
     def _start_stream(self, req: Message) -> None:
         try:
             params = StreamParams.unpack(req.payload)
         except ProtocolError as exc:
-            self._reply(req, str(exc).encode(), ErrorCode.BAD_PAYLOAD)
+            self.reply(req, str(exc).encode(), ErrorCode.BAD_PAYLOAD)
             return
         if self._stream is not None:
-            self._reply(req, b"a stream is already running", ErrorCode.BUSY)
+            self.reply(req, b"a stream is already running", ErrorCode.BUSY)
             return
         if params.count < 1 or not PROBE_HEAD.size <= params.size <= MAX_PAYLOAD:
             why = f"count >= 1 and {PROBE_HEAD.size} <= size <= {MAX_PAYLOAD}"
-            self._reply(req, why.encode(), ErrorCode.BAD_PAYLOAD)
+            self.reply(req, why.encode(), ErrorCode.BAD_PAYLOAD)
             return
-        self._reply(req)
+        self.reply(req)
         self._stream = _Stream(params, self.clock.now_us())
         _LOG.info("stream start: %s", params)
 
@@ -238,95 +250,6 @@ class _Control:
         raise ValueError(f"unknown op {op!r}")
 
 
-def _parse_fault(spec: str) -> tuple[str, dict[str, str]]:
-    """``name`` or ``name:key=value,key=value`` from the command line."""
-    name, _, rest = spec.partition(":")
-    params = dict(item.split("=", 1) for item in rest.split(",") if item)
-    return name, params
-
-
-def serve(args: argparse.Namespace) -> int:
-    """Open the pty, announce it, and run the board until killed or unplugged."""
-    master, slave = os.openpty()
-    tty.setraw(slave)  # no echo or line discipline before the rig configures the port
-    os.set_blocking(master, False)
-    pty_path = os.ttyname(slave)
-    if args.link:
-        os.makedirs(os.path.dirname(args.link) or ".", exist_ok=True)
-        os.symlink(pty_path, args.link)
-
-    def unplug() -> None:
-        _LOG.warning("unplug: removing %s and closing %s", args.link, pty_path)
-        if args.link:
-            with contextlib.suppress(OSError):
-                os.unlink(args.link)
-        os.close(master)
-        os.close(slave)
-        logging.shutdown()
-        os._exit(0)
-
-    output = BoardOutput(master, unplug)
-    clock = BoardClock(args.offset_s, args.drift_ppm, args.epoch_s or time.monotonic())
-    board = EmulatedBoard(output, clock, args.name, args.firmware)
-    control = _Control(board)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(args.control)
-    listener.listen(4)
-    selector = selectors.DefaultSelector()
-    selector.register(master, selectors.EVENT_READ, "pty")
-    selector.register(listener, selectors.EVENT_READ, "listen")
-    board.event(Event.BOOT, bytes((BootReason.POWER_ON,)))  # as firmware does after power-on
-    for spec in args.fault:
-        name, params = _parse_fault(spec)
-        output.set_fault(name, params)
-    print(
-        json.dumps(
-            {"pty": pty_path, "link": args.link, "control": args.control, "pid": os.getpid()}
-        ),
-        flush=True,
-    )
-    _LOG.info("board %s on %s, clock %s", args.name, pty_path, clock)
-    buffers: dict[int, bytes] = {}
-    while True:
-        deadline = board.next_deadline()
-        timeout = 0.5 if deadline is None else min(0.5, max(0.0, deadline - time.monotonic()))
-        for key, _ in selector.select(timeout):
-            if key.data == "pty":
-                with contextlib.suppress(BlockingIOError):
-                    board.receive(os.read(master, 4096))
-            elif key.data == "listen":
-                conn, _ = listener.accept()
-                selector.register(conn, selectors.EVENT_READ, "conn")
-                buffers[conn.fileno()] = b""
-            else:
-                _serve_control(selector, key.fileobj, buffers, control)  # type: ignore[arg-type]
-        board.tick()
-        if output.unplug_requested:
-            unplug()
-
-
-def _serve_control(
-    selector: selectors.BaseSelector,
-    conn: socket.socket,
-    buffers: dict[int, bytes],
-    control: _Control,
-) -> None:
-    try:
-        data = conn.recv(65536)
-    except OSError:
-        data = b""
-    if not data:
-        selector.unregister(conn)
-        buffers.pop(conn.fileno(), None)
-        conn.close()
-        return
-    buf = buffers[conn.fileno()] + data
-    while b"\n" in buf:
-        line, buf = buf.split(b"\n", 1)
-        conn.sendall(control.handle_line(line))
-    buffers[conn.fileno()] = buf
-
-
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m rigs.serial.emulator", description=__doc__)
@@ -343,6 +266,10 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help=f"NAME[:k=v,...] active from the start; NAME in {', '.join(FAULT_NAMES)}",
     )
+    parser.add_argument(
+        "--ble", default="", help="HCI transport of the BLE side (the air's tcp-client:H:P)"
+    )
+    parser.add_argument("--ble-address", default="", help="the BLE side's random static address")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     if args.offset_s < 0:
@@ -352,7 +279,9 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    return serve(args)
+    from rigs.serial.emulator_serve import serve
+
+    return asyncio.run(serve(args))
 
 
 if __name__ == "__main__":

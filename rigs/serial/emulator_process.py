@@ -41,6 +41,8 @@ class EmulatorProcess(Service):
     ``offset_s``/``drift_ppm`` set the board clock relative to the host's monotonic clock
     (:attr:`clock` is the truth to judge a clock sync by). ``faults`` maps fault names to their
     parameters and turns them on from the first byte (a bench file can carry them).
+    ``ble_hci`` (the air's ``tcp-client:H:P``) and ``ble_address`` give the board its BLE side:
+    it is then a protocol 1.1 sensor board whose peripheral is on the simulated air.
     """
 
     def __init__(
@@ -55,7 +57,13 @@ class EmulatorProcess(Service):
         start_timeout_s: float = 10.0,
         keep_files: bool = False,
         log_level: str = "INFO",
+        ble_hci: str | None = None,
+        ble_address: str | None = None,
     ) -> None:
+        if (ble_hci is None) != (ble_address is None):
+            raise RigFault(f"emulator {name}: a BLE side needs both ble_hci and ble_address")
+        self.ble_hci = ble_hci
+        self.ble_address = ble_address
         self.name = name
         self.firmware = firmware
         self.offset_s = offset_s
@@ -105,6 +113,8 @@ class EmulatorProcess(Service):
             "--offset-s", repr(self.offset_s), "--drift-ppm", repr(self.drift_ppm),
             "--epoch-s", repr(epoch), "--log-level", self.log_level,
         ]  # fmt: skip
+        if self.ble_hci is not None and self.ble_address is not None:
+            cmd += ["--ble", self.ble_hci, "--ble-address", self.ble_address]
         for fault, params in self.faults.items():
             items = ",".join(f"{k}={v}" for k, v in params.items() if v is not None)
             cmd += ["--fault", f"{fault}:{items}" if items else fault]

@@ -22,7 +22,8 @@ clear          address                                end all faults
 params         link params..., address                parameters for new connections
 stream         name, count, period_ms                 start a peripheral's probe stream
 stop_stream    name                                   stop it
-delivery       name                                   the peripheral's books (ack summaries)
+delivery       name                                   a hosted peripheral's books (debugging
+                                                      only: suites judge by the board's books)
 shutdown                                              stop the air (after replying)
 =============  =====================================  =========================================
 """
@@ -67,6 +68,8 @@ class Air(AsyncService):
         for entry in self.config.peripherals:
             if entry.link is not None:
                 self.link.set_params(entry.link, entry.spec.address)
+            if not entry.hosted:
+                continue  # a board embodies it and joins through the HCI endpoint
             peripheral = WatchPeripheral(entry.spec, self.link)
             await peripheral.start()
             self.peripherals[entry.spec.name] = peripheral
@@ -88,6 +91,11 @@ class Air(AsyncService):
             "peripherals": [
                 {"name": p.spec.name, "address": p.spec.address, "kind": p.spec.kind}
                 for p in self.peripherals.values()
+            ],
+            "guests": [
+                {"name": p.spec.name, "address": p.spec.address}
+                for p in self.config.peripherals
+                if not p.hosted
             ],
         }
 

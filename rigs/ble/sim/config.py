@@ -36,15 +36,20 @@ KINDS = ("heart_rate", "watch")
 
 _ADDRESS = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
 _TOP_KEYS = ("host", "port", "link", "peripherals")
-_PERIPHERAL_KEYS = ("name", "address", "kind", "params", "link")
+_PERIPHERAL_KEYS = ("name", "address", "kind", "params", "link", "hosted")
 
 
 @dataclasses.dataclass(frozen=True)
 class AirPeripheral:
-    """One peripheral of the config: its spec and, optionally, its own link parameters."""
+    """One peripheral of the config: its spec and, optionally, its own link parameters.
+
+    ``hosted`` False: a board embodies it (the board emulator's BLE side joins through the HCI
+    endpoint with this address); the air only applies its link parameters to its connections.
+    """
 
     spec: PeripheralSpec
     link: LinkParams | None = None
+    hosted: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +102,7 @@ class AirConfig:
                     "kind": p.spec.kind,
                     "params": dict(p.spec.params),
                     **({"link": p.link.to_dict()} if p.link else {}),
+                    **({} if p.hosted else {"hosted": False}),
                 }
                 for p in self.peripherals
             ],
@@ -126,9 +132,13 @@ def _peripheral(entry: Any, source: str) -> AirPeripheral:
     if not isinstance(params, Mapping):
         raise BenchFileError(source, "params", "must be an object")
     link = entry.get("link")
+    hosted = entry.get("hosted", True)
+    if not isinstance(hosted, bool):
+        raise BenchFileError(source, "hosted", f"must be true or false, got {hosted!r}")
     return AirPeripheral(
         spec=PeripheralSpec(name=name, address=address.upper(), kind=kind, params=dict(params)),
         link=None if link is None else LinkParams.from_dict(link, source=f"{source}: link"),
+        hosted=hosted,
     )
 
 
