@@ -44,7 +44,13 @@ class AgentTooOld(RigFault):
     def __init__(self, command: str, label: str, offered: list[protocol.Version], version: object):
         self.command = command
         need = protocol.SINCE[command]
-        what = "the VPN steps need" if command.startswith("vpn.") else f"{command} needs"
+        what = (
+            "the VPN steps need"
+            if command.startswith("vpn.")
+            else "the watch's clock (the watch-delivery suite's receipts) needs"
+            if command == "clock.sync"
+            else f"{command} needs"
+        )
         super().__init__(
             f"{what} DUT agent protocol v{need} ({command}): {label} speaks "
             f"[{', '.join(str(v) for v in offered)}] "

@@ -79,6 +79,19 @@ SINCE: dict[str, Version] = {"vpn.up": "1.1", "vpn.down": "1.1", "vpn.state": "1
 """Commands newer than v1, and the version that brought them: the rig never sends one of these
 to an app that negotiated an older version."""
 
+# -- v1.1: the watch's clock and the rig-driven sensor (own block: other v1.1 additions merge
+# beside it) -------------------------------------------------------------------------------------
+
+COMMANDS["clock.sync"] = (
+    "v1.1: read the phone's and the watch's clocks now (phone_us, watch_us, "
+    "watch_uncertainty_us); the rig repeats it to fit offsets with a stated uncertainty"
+)
+SINCE["clock.sync"] = "1.1"
+RELAY_START_SENSOR_ARG = "start_sensor"
+"""v1.1 argument of ``relay.start``: false = only subscribe and relay (the rig starts the sensor
+board's run over serial); true, the v1 behaviour, = also write START to the control
+characteristic. A v1 app ignores it, so the rig sends it only to v1.1 apps."""
+
 SECRET_ARGS = ("key", "password", "pkcs12")
 """Argument names whose values never reach a log (a ``vpn.up`` profile's private key)."""
 

@@ -154,6 +154,7 @@ class SimDutBench(Service):
         }
         if self.relay is not None and self.sensor is not None:
             config["ble"] = {"hci": self.relay.transport_spec, "sensor": self.sensor.address}
+            config["watch"] = {"clock_offset_s": WATCH_CLOCK_OFFSET_S}
         push = [n for n in self.bench.wifi_networks if n.push_port]
         if push:
             config["push"] = {
@@ -197,6 +198,11 @@ class SimDutBench(Service):
     @property
     def lan(self) -> Lan:
         return self.wifi.lan
+
+
+WATCH_CLOCK_OFFSET_S = 86_400.5
+"""The simulated watch's clock origin, a day off the host's: a suite that forgot to map the
+watch's receipts through ``clock.sync`` reads latencies of a day, and fails."""
 
 
 def _sensor(bench: Bench, sensor_id: str | None) -> BlePeripheral | None:

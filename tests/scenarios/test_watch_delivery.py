@@ -2,16 +2,16 @@
 
 The field report: an iPhone app relays a BLE sensor's readings to its watch app every few
 seconds; on the watch they arrive late, in bulk, or never, while ``WCSession`` says paired,
-installed and reachable. The path here is the whole of it: the sensor's notification (a
-simulated BLE peripheral on the air, or the lab's board) → the phone's BLE central → the watch
-session → the watch app, which acknowledges each reading at the sensor's ack characteristic.
+installed and reachable. The path is the whole of it: the sensor board's notification → the
+phone's BLE central → the watch session → the watch app, which acks each reading at the
+sensor's ack characteristic.
 
-The judge is the sensor's side: it counts what it *sent*, and every reading the watch got
-carries the sensor's send stamp and the watch's receive stamp on one clock, so lateness and
-loss need no trust in the phone. The sensor's own ack books (acks that came back over the air)
-must agree with what the watch reported. Judged against ``[limits."watch.delivery"]``: no
-loss, no reordering, no duplicates, no late bursts, p95 well under one send period. Run pace
-from ``[dut.run]``. Metric keys ``watch.delivery.*``.
+The judge is the sensor board's books (over serial, on both benches): what it *sent*, stamped
+with its clock, and the acks that came back over the air. Every reading the watch got carries
+the board's send stamp and the watch's receive stamp, each mapped to the rig's clock by its own
+sync (board: TIME; watch: the agent's ``clock.sync``), so lateness and loss need no trust in
+the phone. Judged against ``[limits."watch.delivery"]``; pace from ``[dut.run]``; metric keys
+``watch.delivery.*``. The machinery is :mod:`rigs.scenario.watch_delivery`.
 
 Self-tests switch each watch fault of the simulated DUT on and require the scenario to fail
 *naming the cause*: a late burst (hold-then-flush), the loss and that the session said all was
@@ -20,8 +20,6 @@ well (silent drop), reachability flapping, reordering.
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,24 +28,13 @@ import pytest
 
 from fixtures.delivery import Judge
 from fixtures.dut import DutHandle
-from rigs.ble.sim import AirProcess
-from rigs.dut.agent import DutLink
+from fixtures.serial_boards import OpenSensor
 from rigs.errors import LimitsBreached
-from rigs.measure import DeliverySummary, PathRecorder
+from rigs.measure import DeliverySummary
 from rigs.report.delivery import allure_active
+from rigs.scenario.watch_delivery import SCENARIO, Plan, WatchDelivery, causes, recorder
 
-SCENARIO = "watch.delivery"
-SETTLE_S = 3.0
-"""After the last send: the longest the books are waited for."""
-QUIET_S = 0.8
-"""No new ack for this long after the last send: the rest is lost (longer than a hold)."""
-ACK_FLIGHT_S = 0.5
-"""An ack written by the watch reaches the sensor within a few connection intervals."""
-
-pytestmark = [
-    pytest.mark.needs("ble", "dut"),
-    allure.feature("Watch delivery"),
-]
+pytestmark = [pytest.mark.needs("ble", "dut"), allure.feature("Watch delivery")]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -59,123 +46,32 @@ def _release_sensor(dut_session: Any) -> Iterator[None]:
 
 
 @pytest.fixture
-def air(ble_air: AirProcess | None) -> AirProcess:
-    if ble_air is None:
-        pytest.skip("the sensor's books come from the simulated air (lab sensor books: TODO)")
-    return ble_air
-
-
-def _sensor_name(dut: DutHandle) -> str:
-    assert dut.bench.dut is not None and dut.bench.dut.sensor is not None
-    for peripheral in dut.bench.ble:
-        if peripheral.id == dut.bench.dut.sensor and peripheral.name:
-            return peripheral.name
-    raise AssertionError(f"[dut] sensor {dut.bench.dut.sensor!r} has no name on this bench")
-
-
-def _wait_books(air: AirProcess, name: str, count: int, deadline: float) -> dict[str, Any]:
-    """The sensor's books once every reading was sent and acked; else once the acks stopped
-    coming for ``QUIET_S`` after the last send (a held queue flushes within it), or at the
-    deadline."""
-    acked, changed = -1, time.monotonic()
-    while True:
-        books = air.delivery(name)
-        now = time.monotonic()
-        if books["ack"]["received"] != acked:
-            acked, changed = books["ack"]["received"], now
-        if books["sent"] >= count and acked >= count:
-            return books
-        if now >= deadline or (books["sent"] >= count and now - changed >= QUIET_S):
-            return books
-        time.sleep(0.05)
-
-
-def _acks_for(air: AirProcess, name: str, reported: int, books: dict[str, Any]) -> dict[str, Any]:
-    """The books once the acks of every reading the watch reported had time to fly back."""
-    deadline = time.monotonic() + ACK_FLIGHT_S
-    while books["ack"]["received"] < reported and time.monotonic() < deadline:
-        time.sleep(0.05)
-        books = air.delivery(name)
-    return books
-
-
-def _recorder(phone: DutLink, mark: int, sent: int, period_s: float) -> PathRecorder:
-    """Sensor send stamp → watch receive stamp, one clock; ``sent`` from the sensor's books."""
-    recorder = PathRecorder(SCENARIO, period_s=period_s)
-    recorder.sent(sent)
-    for event in phone.events.events("relay.received", after=mark, source="watch"):
-        recorder.arrived(
-            int(event.data["seq"]), int(event.data["send_us"]), int(event.data["recv_us"]) / 1e6
-        )
-    return recorder
-
-
-def _causes(
-    phone: DutLink, mark: int, summary: DeliverySummary, books: dict[str, Any]
-) -> list[str]:
-    """What the app's own events and the sensor's ack books say about a bad run."""
-    lines = []
-    sessions = phone.events.events("watch.session", after=mark)
-    refused = phone.events.events("relay.failed", after=mark)
-    flips = [e for e in sessions if not e.data.get("reachable", True)]
-    if flips:
-        lines.append(
-            f"{SCENARIO}: watch reachability flapped during the run: {len(flips)} times "
-            f"unreachable, {len(sessions) - len(flips)} times reachable again; "
-            f"{len(refused)} readings refused by the session (not reachable)"
-        )
-    if summary.lost > len(refused):
-        state = phone.state()["watch"]
-        said = ", ".join(f"{k}={state[k]}" for k in ("paired", "installed", "reachable"))
-        quiet = not flips and not refused
-        lines.append(
-            f"{SCENARIO}: {summary.lost - len(refused)} of {summary.sent} readings lost while "
-            f"the session said {said}"
-            + (" throughout, and no send reported an error" if quiet else "")
-            + f" (session counters: sent {state['sent']}, delivered {state['delivered']})"
-        )
-    acked = int(books["ack"]["received"])
-    if acked != summary.received:
-        lines.append(
-            f"{SCENARIO}: the watch reported {summary.received} readings but the sensor's books "
-            f"got {acked} acks back over the air"
-        )
-    return lines
+def watch_delivery(dut: DutHandle, ble_sensor: OpenSensor) -> WatchDelivery:
+    plan = Plan.from_bench(dut.bench)
+    return WatchDelivery(dut.phone, ble_sensor(plan.sensor_id), plan)
 
 
 def run_watch_delivery(
-    dut: DutHandle, air: AirProcess, judge_delivery: Judge, *, trend: bool = True
+    run: WatchDelivery, judge_delivery: Judge, *, trend: bool = True
 ) -> DeliverySummary:
-    """The scenario: relay ``[dut.run] watch_count`` readings, judge on the sensor's books."""
-    assert dut.bench.dut is not None
-    run = dut.bench.dut.run
-    period_ms, count = run.watch_period_ms, run.watch_count
-    name = _sensor_name(dut)
-    phone = dut.phone
-    mark = phone.events.mark()
+    """Given synced clocks, when the phone relays the board's readings, then judge the books."""
+    plan = run.plan
+    with allure.step(f"given the sensor {plan.name} advertising, board and watch clocks synced"):
+        run.sync_clocks()
     with allure.step(
-        f"phone relays {count} readings of {name} to the watch every {period_ms:g} ms"
+        f"when the phone relays {plan.count} readings of {plan.name} to the watch "
+        f"every {plan.period_s * 1000:g} ms"
     ):
-        phone.request("relay.start", {"period_ms": period_ms, "count": count}, timeout=15.0)
-        phone.events.wait_event("relay.started", 5.0, after=mark)
-        deadline = time.monotonic() + count * period_ms / 1000.0 + SETTLE_S
-        books = _wait_books(air, name, count, deadline)
-        phone.request("relay.stop")
-    with allure.step("judge on the sensor's books (sent, ack round trip) and watch stamps"):
+        evidence = run.relay()
+    with allure.step("then the sensor's books and the watch's receipts show every reading on time"):
         if allure_active():
-            allure.attach(
-                json.dumps(books, indent=2),
-                name="sensor-books.json",
-                attachment_type=allure.attachment_type.JSON,
-            )
-        recorder = _recorder(phone, mark, int(books["sent"]), period_ms / 1000.0)
-        books = _acks_for(air, name, len(recorder), books)
+            allure.attach(evidence.attachment(), "sensor-books.json", allure.attachment_type.JSON)
+        measured = recorder(evidence)
         try:
-            summary = judge_delivery(recorder, SCENARIO, trend=trend)
-            breaches: list[str] = []
+            summary, breaches = judge_delivery(measured, SCENARIO, trend=trend), []
         except LimitsBreached as breached:
-            summary, breaches = recorder.summary(), breached.lines
-        breaches += _causes(phone, mark, summary, books)
+            summary, breaches = measured.summary(), breached.lines
+        breaches += causes(evidence, summary)
         if breaches:
             raise LimitsBreached(breaches)
     return summary
@@ -185,11 +81,11 @@ def run_watch_delivery(
 @allure.description(
     "Field bug: readings the phone relays to the watch every few seconds arrive late, in bulk "
     "or never, while WCSession says paired, installed and reachable. This run relays a BLE "
-    "sensor's readings through the phone and the watch session and judges them on the "
-    "sensor's books."
+    "sensor board's readings through the phone and the watch session and judges them on the "
+    "board's books."
 )
-def test_watch_delivery(dut: DutHandle, air: AirProcess, judge_delivery: Judge) -> None:
-    summary = run_watch_delivery(dut, air, judge_delivery)
+def test_watch_delivery(watch_delivery: WatchDelivery, judge_delivery: Judge) -> None:
+    summary = run_watch_delivery(watch_delivery, judge_delivery)
     assert summary.received == summary.sent
 
 
@@ -222,7 +118,7 @@ FAULT_CASES = [
 @pytest.mark.parametrize(("fault", "params", "message"), FAULT_CASES)
 def test_watch_delivery_self_test_fault(
     dut: DutHandle,
-    air: AirProcess,
+    watch_delivery: WatchDelivery,
     judge_delivery: Judge,
     fault: str,
     params: dict[str, float],
@@ -230,5 +126,5 @@ def test_watch_delivery_self_test_fault(
 ) -> None:
     dut.set_faults({fault: params})
     with pytest.raises(LimitsBreached, match=message) as failed:
-        run_watch_delivery(dut, air, judge_delivery, trend=False)
+        run_watch_delivery(watch_delivery, judge_delivery, trend=False)
     print(f"{fault}: {failed.value}")

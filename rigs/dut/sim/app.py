@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from rigs.dut import protocol
 from rigs.dut.faults import by_name
 from rigs.dut.faults import names as fault_names
+from rigs.dut.sim.clocks import WatchClock, clock_sync_reply
 from rigs.dut.sim.config import SimDutConfig
 from rigs.dut.sim.fault_board import FaultBoard
 from rigs.dut.sim.mcast import AppError, MulticastApp
@@ -63,6 +64,7 @@ class SimDutApp:
         self.session = WatchSession(
             self.faults, self.emit, self._no_watch_app, config.watch.latency_ms / 1000.0
         )
+        self.watch_clock = WatchClock(config.watch.clock_offset_s)
         self.relay: PhoneRelay | None = None
         self.push: PushProvider | None = None
         self.multicast: MulticastApp | None = None
@@ -72,6 +74,8 @@ class SimDutApp:
             "reset": self._reset,
             "relay.start": self._relay_start,
             "relay.stop": self._relay_stop,
+            # -- v1.1: the watch's clock (clock.sync) --
+            "clock.sync": self._clock_sync,
             "multicast.join": self._mc_join,
             "multicast.leave": self._mc_leave,
             "multicast.send": self._mc_send,
@@ -147,7 +151,7 @@ class SimDutApp:
         if self.config.ble is not None:
             from rigs.dut.sim.relay import PhoneRelay  # bleak/Bumble only when BLE is used
 
-            self.relay = PhoneRelay(self.config.ble, self.session, self.emit)
+            self.relay = PhoneRelay(self.config.ble, self.session, self.emit, self.watch_clock)
         if self.config.push is not None and self._ns is not None:
             self.push = PushProvider(self.config.push, self.faults, self.emit, self._ns)
         if self.config.multicast is not None and self._ns is not None:
@@ -262,8 +266,14 @@ class SimDutApp:
         count = int(_number(args, "count", 0))
         if period_ms <= 0:
             raise BadArgs("period_ms must be > 0")
-        await self.relay.start(period_ms, count)
+        start_sensor = args.get("start_sensor", True)
+        if not isinstance(start_sensor, bool):
+            raise BadArgs("start_sensor must be true or false")
+        await self.relay.start(period_ms, count, start_sensor)
         return {"period_ms": period_ms, "count": count}
+
+    async def _clock_sync(self, _args: dict[str, Any]) -> dict[str, Any]:
+        return clock_sync_reply(self.watch_clock)
 
     async def _relay_stop(self, args: dict[str, Any]) -> dict[str, Any]:
         if self.relay is None:

@@ -10,7 +10,7 @@ Example::
       "agent": {"host": "10.77.1.100", "port": 7300},
       "identity": {"id": "sim-phone", "device": "SimPhone1,1", "app_version": "sim-1"},
       "ble": {"hci": "tcp-client:127.0.0.1:40123", "sensor": "F0:00:00:00:00:01"},
-      "watch": {"latency_ms": 5},
+      "watch": {"latency_ms": 5, "clock_offset_s": 86400.5},
       "push": {"ctrl": "/tmp/rigs-wpas-x/wlan0", "iface": "wlan0", "match_ssids": ["lab"],
                "server": "10.77.1.1", "port": 5223},
       "multicast": {"iface": "wlan0", "group": "239.255.0.1", "port": 45454},
@@ -48,9 +48,15 @@ class BleConfig:
 
 @dataclasses.dataclass(frozen=True)
 class WatchConfig:
-    """The watch session's healthy behaviour."""
+    """The watch session's healthy behaviour, and the watch's own clock.
+
+    ``clock_offset_s``: the watch's µs clock is the host's monotonic clock plus this offset, as
+    a real watch's clock has an origin of its own; receipts (``relay.received`` ``recv_us``,
+    the ack records' ``recv_us``) carry it, and ``clock.sync`` (v1.1) is how the rig maps them.
+    """
 
     latency_ms: float = 2.0
+    clock_offset_s: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,7 +136,10 @@ class SimDutConfig:
                 sensor=_str(ble, "sensor", source, "ble.").upper(),
                 connect_timeout_s=float(ble.get("connect_timeout_s", 5.0)),
             ),
-            watch=WatchConfig(latency_ms=float(watch.get("latency_ms", 2.0))),
+            watch=WatchConfig(
+                latency_ms=float(watch.get("latency_ms", 2.0)),
+                clock_offset_s=float(watch.get("clock_offset_s", 0.0)),
+            ),
             push=None
             if not push
             else PushConfig(

@@ -6,9 +6,12 @@ Each notification carries the rig's delivery probe; the phone hands it to the
 :class:`~rigs.dut.sim.watch.WatchSession` and the watch app, when the session delivers it,
 acknowledges it by writing to the sensor's ack characteristic with its own receive time.
 
-So the sensor's books (``AirProcess.delivery(name)``) measure the whole path on one clock: ack
-arrivals give sensor → watch → sensor, and the ``recv_us`` inside each ack gives sensor → watch
-one way (every process here shares the host's CLOCK_MONOTONIC). Acks that pile up while the
+So the sensor's books (the board's SENSOR_ACK events) measure the whole path: ack arrivals give
+sensor → watch → sensor on the sensor's clock, and the ``recv_us`` inside each ack (the
+watch's clock, :mod:`rigs.dut.sim.clocks`) gives sensor → watch one way once both clocks are
+mapped (board: TIME; watch: the agent's ``clock.sync``). With ``start_sensor`` (v1, the
+default) the phone starts the sensor's stream through its control characteristic; a v1.1 rig
+starts the sensor board's run over serial itself and asks the phone only to relay. Acks that pile up while the
 BLE link is busy go out together, up to 12 per write (what fits a 247-byte MTU): a burst on the
 watch stays a burst at the sensor instead of being smeared over connection events.
 """
@@ -17,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from typing import Any
 
 from bleak import BleakClient
@@ -33,6 +35,7 @@ from rigs.ble.sim.watch_protocol import (
     encode_acks,
     encode_control,
 )
+from rigs.dut.sim.clocks import WatchClock, phone_us
 from rigs.dut.sim.config import BleConfig
 from rigs.dut.sim.watch import Emit, Reading, WatchSession
 from rigs.errors import ProtocolError
@@ -40,16 +43,16 @@ from rigs.errors import ProtocolError
 ACKS_PER_WRITE = 12
 
 
-def now_us() -> int:
-    """The phone's and the watch's clock: host monotonic µs (what the probe uses)."""
-    return time.monotonic_ns() // 1000
-
 
 class PhoneRelay:
     """Relays sensor readings to the watch; the watch half acks them back to the sensor."""
 
-    def __init__(self, config: BleConfig, session: WatchSession, emit: Emit) -> None:
+    def __init__(
+        self, config: BleConfig, session: WatchSession, emit: Emit, watch: WatchClock
+    ) -> None:
         self.config = config
+        self.watch = watch
+        self.starts_sensor = True
         self.session = session
         self.emit = emit
         self.running = False
@@ -81,15 +84,16 @@ class PhoneRelay:
             "connected": self._client is not None and self._client.is_connected,
         }
 
-    async def start(self, period_ms: float, count: int = 0) -> None:
-        """Connect (once), subscribe, ask the sensor to stream ``count`` readings (0 = forever)."""
+    async def start(self, period_ms: float, count: int = 0, start_sensor: bool = True) -> None:
+        """Connect (once), subscribe; with ``start_sensor``, ask the sensor to stream ``count``
+        readings (0 = forever) through its control characteristic."""
         client = await self._connect()
         if not self.running:
             await client.start_notify(HEART_RATE_MEASUREMENT, self._on_notify)
-        period_us = round(period_ms * 1000)
-        await client.write_gatt_char(
-            CONTROL_CHARACTERISTIC, encode_control(ControlOp.START, count, period_us), response=True
-        )
+        self.starts_sensor = start_sensor
+        if start_sensor:
+            value = encode_control(ControlOp.START, count, round(period_ms * 1000))
+            await client.write_gatt_char(CONTROL_CHARACTERISTIC, value, response=True)
         self.running, self.period_ms = True, period_ms
         self.emit(
             "relay.started", {"period_ms": period_ms, "count": count, "sensor": self.config.sensor}
@@ -98,11 +102,12 @@ class PhoneRelay:
     async def stop(self, reason: str = "command") -> None:
         """Ask the sensor to stop and unsubscribe (the link stays up for the next start)."""
         client = self._client
-        if self.running and client is not None and client.is_connected:
+        if self.running and client is not None and client.is_connected and self.starts_sensor:
             with contextlib.suppress(Exception):
                 await client.write_gatt_char(
                     CONTROL_CHARACTERISTIC, encode_control(ControlOp.STOP), response=True
                 )
+        if self.running and client is not None and client.is_connected:
             with contextlib.suppress(Exception):
                 await client.stop_notify(HEART_RATE_MEASUREMENT)
         if self.running:
@@ -164,14 +169,14 @@ class PhoneRelay:
     # -- phone: sensor → session ---------------------------------------------------------------
 
     def _on_notify(self, _char: Any, value: bytearray) -> None:
-        phone_us = now_us()
+        received_us = phone_us()
         try:
             _bpm, seq, send_us = decode_heart_rate(bytes(value))
         except ProtocolError as error:
             self.emit("error", {"where": "relay", "message": str(error)})
             return
         self.from_sensor += 1
-        refused = self.session.send(Reading(seq, send_us, phone_us))
+        refused = self.session.send(Reading(seq, send_us, received_us))
         if refused is None:
             self.relayed += 1
         else:
@@ -181,7 +186,7 @@ class PhoneRelay:
     # -- watch: session → ack at the sensor ----------------------------------------------------
 
     def _on_watch(self, reading: Reading) -> None:
-        recv_us = now_us()
+        recv_us = self.watch.now_us()  # the watch's own clock
         self.received_on_watch += 1
         self.emit(
             "relay.received",
