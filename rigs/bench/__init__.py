@@ -24,8 +24,8 @@ from rigs.bench.devices import (
     BlePeripheral,
     EmulatorSpec,
     SerialBoard,
-    parse_ble_peripheral,
     check_embodied,
+    parse_ble_peripheral,
     parse_link_params,
     parse_serial_board,
 )

@@ -222,4 +222,3 @@ def causes(evidence: WatchDeliveryEvidence, summary: DeliverySummary) -> list[st
             f"got {acked} acks back over the air"
         )
     return lines
-

@@ -6,7 +6,7 @@ with), so the emulator cannot drift from what the rig reads:
 
 - SENSOR_START clears the books, numbers the run (1, 2, …, wrapping, never 0) and tries one
   reading per slot at board time ``start + k · period_us``; a slot with no central connected
-  (or refused by the stack) is *skipped* and uses no seq, so sent seqs are ``0 … sent − 1``;
+  (or refused by the stack) is *skipped* and uses no seq, so sent seqs are ``0 … sent - 1``;
 - each reading handed to the BLE stack is reported (SENSOR_SENT) with the ``send_us`` inside
   the notification, read just before the hand-over;
 - every ack record the central writes is booked and reported (SENSOR_ACK) with the board's
@@ -141,15 +141,13 @@ class EmulatedSensor:
         self.board.reply(req, self.start_run(params.count, params.period_us).to_bytes(2, "little"))
 
     def start_run(self, count: int, period_us: int) -> int:
-        """Clear the books and start run ``count`` × ``period_us``; returns its number."""
+        """Clear the books, start ``count`` readings every ``period_us``; returns the run."""
         self._cancel()
         self.run = self.run % 0xFFFF + 1
         self.state = RunState.RUNNING
         self.requested = count
         self.sent = self.skipped = self.acks = self.bad_acks = 0
-        self._task = asyncio.get_running_loop().create_task(
-            self._run(self.run, count, period_us)
-        )
+        self._task = asyncio.get_running_loop().create_task(self._run(self.run, count, period_us))
         _LOG.info("sensor run %d: %d readings every %d µs", self.run, count, period_us)
         return self.run
 
@@ -239,4 +237,3 @@ class EmulatedSensor:
         self.link = state
         change = LinkChange(state, self.board.clock.now_us(), peer, peer_type)
         self.board.event(Event.SENSOR_LINK, change.pack())
-

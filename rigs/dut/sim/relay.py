@@ -11,9 +11,10 @@ sensor → watch → sensor on the sensor's clock, and the ``recv_us`` inside ea
 watch's clock, :mod:`rigs.dut.sim.clocks`) gives sensor → watch one way once both clocks are
 mapped (board: TIME; watch: the agent's ``clock.sync``). With ``start_sensor`` (v1, the
 default) the phone starts the sensor's stream through its control characteristic; a v1.1 rig
-starts the sensor board's run over serial itself and asks the phone only to relay. Acks that pile up while the
-BLE link is busy go out together, up to 12 per write (what fits a 247-byte MTU): a burst on the
-watch stays a burst at the sensor instead of being smeared over connection events.
+starts the sensor board's run over serial itself and asks the phone only to relay. Acks that
+pile up while the BLE link is busy go out together, up to 12 per write (what fits a 247-byte
+MTU): a burst on the watch stays a burst at the sensor instead of being smeared over connection
+events.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ from rigs.dut.sim.watch import Emit, Reading, WatchSession
 from rigs.errors import ProtocolError
 
 ACKS_PER_WRITE = 12
-
 
 
 class PhoneRelay:
