@@ -68,6 +68,10 @@ class BleAirPart:
             raise RigFault("the bench has no simulated BLE peripheral")
         self._air = AirProcess(config)
 
+    def hci(self) -> str:
+        """The air's HCI endpoint (once started): where a board's BLE side joins."""
+        return self._air.endpoints.hci[0]
+
     def start(self) -> dict[str, Any]:
         endpoints = self._air.start()
         return {
@@ -86,12 +90,13 @@ class BleAirPart:
 def parts_for(bench: Bench) -> list[BenchPart]:
     """The simulated parts a bench file asks for (only those this version can start)."""
     parts: list[BenchPart] = []
+    air = BleAirPart(bench) if any(p.simulated for p in bench.ble) else None
+    if air is not None:  # first: a sensor board's BLE side joins it
+        parts.append(air)
     if any(b.simulated for b in bench.serial):
         from rigs.serial.part import SerialBoardsPart
 
-        parts.append(SerialBoardsPart(bench))
-    if any(p.simulated for p in bench.ble):
-        parts.append(BleAirPart(bench))
+        parts.append(SerialBoardsPart(bench, None if air is None else air.hci))
     if bench.simulated and bench.wifi_stations and bench.wifi_networks:
         from rigs.wifi.part import WifiLanPart
         from rigs.wifi.sim_bench import running_as_root_or_userns

@@ -59,7 +59,7 @@ class SensorRadio:
         self._subscribed = False
         self.measurement: gatt.Characteristic[bytes] = gatt.Characteristic(
             HEART_RATE_MEASUREMENT,
-            gatt.Characteristic.Properties.NOTIFY | gatt.Characteristic.Properties.READ,
+            gatt.Characteristic.Properties.NOTIFY,
             gatt.Characteristic.READABLE,
             encode_heart_rate(60, 0, 0),
         )
