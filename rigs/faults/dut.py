@@ -49,6 +49,16 @@ register(
 )
 register(
     Fault(
+        "watch_ack_lost",
+        "dut",
+        "the watch app shows readings the sensor never hears acknowledged",
+        "the watch app reports every reading it got but writes no ack for a fraction of them",
+        {"fraction": 1.0},
+        area="watch",
+    )
+)
+register(
+    Fault(
         "push_default_route_judge",
         "dut",
         "push provider stops with 'no network available' under a VPN with redirect-gateway def1",

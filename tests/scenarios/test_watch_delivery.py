@@ -15,7 +15,8 @@ the phone. Judged against ``[limits."watch.delivery"]``; pace from ``[dut.run]``
 
 Self-tests switch each watch fault of the simulated DUT on and require the scenario to fail
 *naming the cause*: a late burst (hold-then-flush), the loss and that the session said all was
-well (silent drop), reachability flapping, reordering.
+well (silent drop), reachability flapping, reordering, and the board's books disagreeing with
+the watch (acks the watch app never wrote).
 """
 
 from __future__ import annotations
@@ -110,6 +111,12 @@ FAULT_CASES = [
         id="reachability_flap-is-named",
     ),
     pytest.param("watch_reorder", {}, r"reordered = \d+ messages > max 0", id="reorder-is-named"),
+    pytest.param(
+        "watch_ack_lost",
+        {"fraction": 0.34},
+        r"the watch reported \d+ readings but the sensor's books got \d+ acks back over the air",
+        id="ack_lost-board-books-disagree-with-the-watch",
+    ),
 ]
 
 

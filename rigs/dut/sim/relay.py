@@ -193,6 +193,11 @@ class PhoneRelay:
             {"seq": reading.seq, "send_us": reading.send_us, "recv_us": recv_us},
             source="watch",
         )
+        faults = self.session.faults
+        if faults.on("watch_ack_lost"):  # reported on the watch, never acked: every 1/fraction
+            fraction = faults.param("watch_ack_lost", "fraction")
+            if int((reading.seq + 1) * fraction) > int(reading.seq * fraction):
+                return
         self._acks.append(Ack(reading.seq, reading.send_us, recv_us))
         self._ack_wake.set()
 

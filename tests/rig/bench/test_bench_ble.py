@@ -129,3 +129,54 @@ def test_bad_ble_entries_are_refused_naming_the_key(
     error = refused(tmp_path, body)
     assert error.key == key, error
     assert reason in error.reason, error
+
+
+SENSOR_BOARD = """
+[[serial]]
+id = "s"
+port = "{port}"
+role = "sensor"
+ble = "{ble}"
+
+[[ble]]
+id = "watch"
+name = "W"
+backend = "{backend}"
+"""
+
+
+def test_a_board_embodies_a_peripheral_and_the_air_leaves_it_to_the_board(tmp_path: Path) -> None:
+    from rigs.ble.sim.bench import air_config
+
+    bench = load_bench(bench_file(tmp_path, SENSOR_BOARD.format(port="sim", ble="watch",
+                                                                backend="sim")))  # fmt: skip
+    board = bench.board_of("watch")
+    assert board is not None and board.id == "s" and board.ble == "watch"
+    config = air_config(bench)
+    assert config is not None and [p.hosted for p in config.peripherals] == [False]
+    sim = air_config(load_bench(DEFAULT_BENCH))
+    assert sim is not None and {p.spec.name: p.hosted for p in sim.peripherals} == {
+        "RIG-Watch": False
+    }
+
+
+@pytest.mark.parametrize(
+    ("port", "ble", "backend", "key", "reason"),
+    [
+        ("sim", "nope", "sim", "serial[0].ble", "no [[ble]] peripheral 'nope'"),
+        ("sim", "watch", "bluez", "serial[0].ble", "simulated but peripheral 'watch' has backend"),
+        ("/dev/ttyACM0", "watch", "sim", "serial[0].ble", "is real but peripheral 'watch'"),
+    ],
+)
+def test_a_bad_ble_link_on_a_board_is_refused_naming_the_key(
+    tmp_path: Path, port: str, ble: str, backend: str, key: str, reason: str
+) -> None:
+    error = refused(tmp_path, SENSOR_BOARD.format(port=port, ble=ble, backend=backend))
+    assert error.key == key and reason in error.reason, error
+
+
+def test_two_boards_cannot_be_one_peripheral(tmp_path: Path) -> None:
+    body = SENSOR_BOARD.format(port="sim", ble="watch", backend="sim")
+    body += '\n[[serial]]\nid = "t"\nport = "sim"\nble = "watch"\n'
+    error = refused(tmp_path, body)
+    assert error.key == "serial[1].ble" and "already the board 's'" in error.reason

@@ -13,6 +13,7 @@ author holds.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import re
 import signal
@@ -255,7 +256,10 @@ def test_air_process_killed_mid_stream_is_a_rig_fault_with_the_samples_kept(
     bench = load_bench(None)
     peripheral = next(p for p in bench.ble if p.id == PERIPHERAL)
     config = air_config(bench)
-    assert config is not None
+    assert config is not None  # the air hosts the watch itself here: this test kills the air
+    config = dataclasses.replace(
+        config, peripherals=tuple(dataclasses.replace(p, hosted=True) for p in config.peripherals)
+    )
     air = AirProcess(config, log_dir=tmp_path)
     endpoints = air.start()
 
