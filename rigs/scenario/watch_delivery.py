@@ -132,6 +132,7 @@ class WatchDelivery:
         args = {"period_ms": plan.period_s * 1000, "count": plan.count}
         phone.request("relay.start", {**args, RELAY_START_SENSOR_ARG: False}, timeout=15.0)
         phone.events.wait_event("relay.started", 5.0, after=mark)
+        board.stop()  # a run a failed test left behind would refuse the start (BUSY)
         board.start(plan.count, plan.period_s)
         board.wait_acks(
             plan.count, plan.count * plan.period_s + SETTLE_S, quiet_s=QUIET_S, strict=False
