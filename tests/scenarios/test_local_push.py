@@ -50,6 +50,7 @@ SPLIT_PREFIXES = ("198.51.100.0/24",)
 pytestmark = [
     pytest.mark.needs("wifi", "dut"),
     allure.feature("Local push"),
+    allure.severity(allure.severity_level.CRITICAL),
 ]
 
 
