@@ -8,9 +8,10 @@ re-running the bench. So each path leaves, inside one step named after it:
 * ``delivery-summary`` (JSON, the summary the limits were checked against);
 * ``limits-breached`` (TEXT, one line per breached limit), only when something is breached.
 
-The two plots are what a person looks at first, so the pytest plugin asks for them
-(``headline=False``) and attaches them with :func:`attach_headline` at the test's top level,
-after the body: a step is collapsed in the report, the test's own attachments are not.
+The two plots are what a person looks at first, so the pytest plugin leaves them out of the step
+(``headline=False``) and attaches them with :func:`attach_headline` at the test's top level after
+the body, and shows them inline in the test's description (``fixtures.report``): in Allure 3's
+awesome view a step and an attachment are both collapsed until clicked, the description is not.
 
 The headline numbers also go into test parameters, marked ``excluded`` so that Allure keeps one
 history line per test instead of starting a new one every time p95 moves by a millisecond; and,
