@@ -311,6 +311,6 @@ def _table_html(judged: Judgement) -> str:
 
 def _inline(markdown: str) -> str:
     """The self-test headline without its Markdown: bold stars off, backticks as <code>."""
-    text = html.escape(markdown.strip("*"))
+    text = html.escape(markdown.replace("**", ""))
     pieces = text.split("`")
     return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(pieces))
