@@ -58,6 +58,7 @@ VPN_UP_S = 10.0
 pytestmark = [
     pytest.mark.needs("wifi", "dut"),
     allure.feature("Local push"),
+    allure.severity(allure.severity_level.CRITICAL),
 ]
 
 

@@ -50,6 +50,7 @@ DRAIN_S = 0.5
 pytestmark = [
     pytest.mark.needs("wifi", "multicast", "dut"),
     allure.feature("Multicast"),
+    allure.severity(allure.severity_level.CRITICAL),
 ]
 
 

@@ -47,6 +47,7 @@ ACK_FLIGHT_S = 0.5
 pytestmark = [
     pytest.mark.needs("ble", "dut"),
     allure.feature("Watch delivery"),
+    allure.severity(allure.severity_level.CRITICAL),
 ]
 
 
