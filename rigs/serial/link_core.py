@@ -1,11 +1,15 @@
 """The protocol engine under BoardLink: port lifecycle, reader thread, request/reply routing.
 
-One reader thread owns the port's input: it decodes frames, hands each reply to the caller
-waiting on its request id, records stream events straight into the active recorder with the
-host arrival time, keeps the board's log lines and queues other events. Callers only write and
-wait, and every wait has a timeout that ends in a :class:`~rigs.errors.HardwareTimeout` naming
-the command, the last bytes seen and the decoder's counters (the pytest-embedded lesson: a
-failed expectation must show the buffer).
+A reader thread decodes what the board sends while nobody waits for a reply: it records stream
+events straight into the active recorder with the host arrival time, keeps the board's log lines
+and queues other events. A caller waiting for its reply on a local port reads the port itself
+(under ``_rx_lock``, the one lock every decoding thread holds), so a round trip costs one wake-up
+as raw pyserial's does, not a reader wake-up, a GIL hand-off and a second wake-up: with both
+cores busy that hand-off was what made BoardLink 2-3x slower than raw pyserial. Other
+transports (RFC 2217, sockets) leave all reading to the reader thread and callers wait. Every
+wait has a timeout that ends in a :class:`~rigs.errors.HardwareTimeout` naming the command, the
+last bytes seen and the decoder's counters (the pytest-embedded lesson: a failed expectation
+must show the buffer).
 
 A vanished port (USB unplug, emulator gone, ser2net dropped) turns into
 :class:`~rigs.errors.HardwareGone` for every waiter at once, and whatever a stream recorded
@@ -44,11 +48,13 @@ from rigs.serial.protocol import (
     unpack_error,
     unpack_stream_data,
 )
-from rigs.serial.transport import chunk_reader, chunk_writer, open_port
+from rigs.serial.transport import PolledPort, chunk_reader, chunk_writer, open_port, polled_port
 
 _BOARD_LOG = logging.getLogger("rigs.serial.board")
 _PY_LEVEL = {LogLevel.DEBUG: 10, LogLevel.INFO: 20, LogLevel.WARNING: 30, LogLevel.ERROR: 40}
 EventCallback = Callable[[Message, float], None]
+#: How often a caller reading its own reply looks up to see whether the link is closing.
+_CLOSE_CHECK_S = 0.05
 
 
 class BoardRefused(RigFault):
@@ -64,8 +70,9 @@ class LinkCore:
     """Port lifecycle and request/reply routing; subclassed by :class:`BoardLink`.
 
     ``port`` is a device path, a ``/dev/serial/by-id`` link or a pyserial URL. ``timeout_s``
-    is the default wait for a reply. ``on_event`` is called from the reader thread for every
-    event except stream data (keep it short). ``trace_path`` appends a human-readable trace of
+    is the default wait for a reply. ``on_event`` is called for every event except stream data
+    from the thread that decoded it: the reader thread, or a caller reading its own reply (keep
+    it short, and do not send requests from it). ``trace_path`` appends a human-readable trace of
     non-stream frames and board logs, and error messages name it.
     """
 
@@ -99,6 +106,8 @@ class LinkCore:
         self._lock = threading.Lock()  # guards _pending, _stream, _events, _gone
         self._request_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._rx_lock = threading.Lock()  # held by whoever reads and decodes the port's input
+        self._polled: PolledPort | None = None
         self._pending: dict[int, Pending] = {}
         self._stream: StreamState | None = None
         self._events: deque[tuple[Message, float]] = deque(maxlen=1000)
@@ -117,6 +126,7 @@ class LinkCore:
             return self
         self._ser = open_port(self.port, baud=self.baud)
         self._writer = chunk_writer(self._ser)
+        self._polled = polled_port(self._ser)
         self._stopping.clear()
         self._gone = None
         self._reader = threading.Thread(target=self._read_loop, name=f"{self}-rx", daemon=True)
@@ -136,6 +146,14 @@ class LinkCore:
                 ser.cancel_read()
         if self._reader is not None:
             self._reader.join(timeout=2.0)
+        # A caller reading its reply sees _stopping within _CLOSE_CHECK_S; its descriptor must
+        # not be closed (and its number reused) under its select.
+        got_rx = self._rx_lock.acquire(timeout=2.0)
+        polled, self._polled = self._polled, None
+        if polled is not None:
+            polled.close()
+        if got_rx:
+            self._rx_lock.release()
         with contextlib.suppress(Exception):  # closing a vanished device can fail: it is gone
             ser.close()
         self._fail("link closed")
@@ -187,8 +205,8 @@ class LinkCore:
                 self._pending[req_id] = pending
             msg = Message(Kind.REQUEST, command, req_id, payload)
             try:
-                sent_s = self._write(encode_frame(msg.pack()), msg)
-                if not pending.wait(timeout):
+                sent_s = self._send_and_read(msg, pending, timeout)
+                if not pending.wait(max(sent_s + timeout - time.monotonic(), 0.0)):
                     self.stats.timeouts += 1
                     raise HardwareTimeout(
                         self._timeout_text(f"no reply to {what} #{req_id}", timeout)
@@ -208,7 +226,43 @@ class LinkCore:
 
     # -- reader thread ---------------------------------------------------------------------
 
+    def _send_and_read(self, msg: Message, pending: Pending, timeout: float) -> float:
+        """Write the request; on a local port, read and decode until its reply is in.
+
+        Holding ``_rx_lock``, with the reader thread's wait muted, keeps the reader thread
+        asleep: the caller takes the reply in its own thread, and whatever else arrives
+        meanwhile (events, stream data) is decoded here exactly as the reader thread would.
+        Without a polled port, or when the lock cannot be had in time, the reader thread
+        delivers the reply and the caller just waits for it. Returns the host send time.
+        """
+        frame = encode_frame(msg.pack())  # a bad request raises here, before any reading
+        port = self._polled
+        if port is None or not self._rx_lock.acquire(timeout=timeout):
+            return self._write(frame, msg)
+        sent_s = time.monotonic()  # replaced by the write's own stamp unless muting fails
+        try:
+            port.mute()
+            sent_s = self._write(frame, msg)
+            deadline = sent_s + timeout
+            while not pending.done and not self._stopping.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                if port.wait_own(min(left, _CLOSE_CHECK_S)) and (data := port.take()):
+                    self._on_bytes(data, time.monotonic())
+        except (OSError, ValueError, serial.SerialException) as exc:  # the port died under us
+            if not self._stopping.is_set():
+                self._fail(f"port {self.port} failed: {exc}")
+        finally:
+            with contextlib.suppress(OSError, ValueError):  # closed by close(): nothing to wake
+                port.unmute()
+            self._rx_lock.release()
+        return sent_s
+
     def _read_loop(self) -> None:
+        if self._polled is not None:
+            self._polled_read_loop(self._polled)
+            return
         ser = self._ser
         assert ser is not None
         read_chunk = chunk_reader(ser)
@@ -221,6 +275,25 @@ class LinkCore:
                 return
             if data:
                 self._on_bytes(data, time.monotonic())
+
+    def _polled_read_loop(self, port: PolledPort) -> None:
+        """Wait for input without the lock, then take and decode it under ``_rx_lock``."""
+        wait_s = (self._ser.timeout if self._ser is not None else None) or _CLOSE_CHECK_S
+        while not self._stopping.is_set():
+            try:
+                if not port.wait(wait_s):
+                    continue
+                with self._rx_lock:
+                    if self._stopping.is_set():
+                        return
+                    # A caller holding the lock may have taken this input already: look again,
+                    # since an empty read after a fresh "ready" means the device is gone.
+                    if port.ready_now():
+                        self._on_bytes(port.take(), time.monotonic())
+            except Exception as exc:  # any read failure means the port is unusable
+                if not self._stopping.is_set():
+                    self._fail(f"port {self.port} failed: {exc}")
+                return
 
     def _on_bytes(self, data: bytes, arrival_s: float) -> None:
         self.stats.rx_bytes += len(data)
