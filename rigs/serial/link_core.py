@@ -3,13 +3,11 @@
 A reader thread decodes what the board sends while nobody waits for a reply: it records stream
 events straight into the active recorder with the host arrival time, keeps the board's log lines
 and queues other events. A caller waiting for its reply on a local port reads the port itself
-(under ``_rx_lock``, the one lock every decoding thread holds), so a round trip costs one wake-up
-as raw pyserial's does, not a reader wake-up, a GIL hand-off and a second wake-up: with both
-cores busy that hand-off was what made BoardLink 2-3x slower than raw pyserial. Other
-transports (RFC 2217, sockets) leave all reading to the reader thread and callers wait. Every
-wait has a timeout that ends in a :class:`~rigs.errors.HardwareTimeout` naming the command, the
-last bytes seen and the decoder's counters (the pytest-embedded lesson: a failed expectation
-must show the buffer).
+(see :meth:`LinkCore._send_and_read`): one wake-up per round trip, as raw pyserial has. Other
+transports (RFC 2217, sockets) leave all reading to the reader thread. Every wait has a
+timeout that ends in a :class:`~rigs.errors.HardwareTimeout` naming the command, the last bytes
+seen and the decoder's counters (the pytest-embedded lesson: a failed expectation must show the
+buffer).
 
 A vanished port (USB unplug, emulator gone, ser2net dropped) turns into
 :class:`~rigs.errors.HardwareGone` for every waiter at once, and whatever a stream recorded
@@ -35,10 +33,10 @@ import serial
 from rigs.errors import HardwareGone, HardwareTimeout, ProtocolError, RigFault
 from rigs.measure.clock import ClockSync
 from rigs.serial.framing import FrameDecoder, encode_frame
-from rigs.serial.link_state import LinkStats, Pending, StreamState
+from rigs.serial.link_state import BoardRefused, LinkStats, Pending, StreamState
+from rigs.serial.link_trace import LineTrace, command_name
 from rigs.serial.protocol import (
     BoardInfo,
-    Command,
     Event,
     Kind,
     LogLevel,
@@ -55,15 +53,6 @@ _PY_LEVEL = {LogLevel.DEBUG: 10, LogLevel.INFO: 20, LogLevel.WARNING: 30, LogLev
 EventCallback = Callable[[Message, float], None]
 #: How often a caller reading its own reply looks up to see whether the link is closing.
 _CLOSE_CHECK_S = 0.05
-
-
-class BoardRefused(RigFault):
-    """The board answered a request with an ERROR reply (code and reason attached)."""
-
-    def __init__(self, message: str, code: int, reason: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.reason = reason
 
 
 class LinkCore:
@@ -113,9 +102,7 @@ class LinkCore:
         self._events: deque[tuple[Message, float]] = deque(maxlen=1000)
         self._event_cond = threading.Condition(self._lock)
         self._logs: deque[LogLine] = deque(maxlen=max_logs)
-        self._trace: deque[tuple[float, str, Message | str]] = deque(maxlen=200)
-        self._rx_tail = bytearray()
-        self._last_rx_s = 0.0
+        self._line = LineTrace(self.trace_path)
         self._next_id = 0
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -149,9 +136,7 @@ class LinkCore:
         # A caller reading its reply sees _stopping within _CLOSE_CHECK_S; its descriptor must
         # not be closed (and its number reused) under its select.
         got_rx = self._rx_lock.acquire(timeout=2.0)
-        polled, self._polled = self._polled, None
-        if polled is not None:
-            polled.close()
+        self._polled = None
         if got_rx:
             self._rx_lock.release()
         with contextlib.suppress(Exception):  # closing a vanished device can fail: it is gone
@@ -192,7 +177,7 @@ class LinkCore:
     ) -> tuple[Message, float, float]:
         """Request/reply; returns (reply, host time just before writing, host arrival time)."""
         timeout = self.timeout_s if timeout_s is None else timeout_s
-        what = _command_name(command)
+        what = command_name(command)
         self._port(what)  # not open / gone: fail before queueing behind another request
         if not self._request_lock.acquire(timeout=timeout):
             raise HardwareTimeout(f"{self}: {what}: another request still waits after {timeout}s")
@@ -229,9 +214,10 @@ class LinkCore:
     def _send_and_read(self, msg: Message, pending: Pending, timeout: float) -> float:
         """Write the request; on a local port, read and decode until its reply is in.
 
-        Holding ``_rx_lock``, with the reader thread's wait muted, keeps the reader thread
-        asleep: the caller takes the reply in its own thread, and whatever else arrives
-        meanwhile (events, stream data) is decoded here exactly as the reader thread would.
+        Holding ``_rx_lock`` keeps the reader thread out (the reply wakes it too; it then
+        waits for the lock and finds nothing left): the caller takes the reply in its own
+        thread, and whatever else arrives meanwhile (events, stream data) is decoded here
+        exactly as the reader thread would.
         Without a polled port, or when the lock cannot be had in time, the reader thread
         delivers the reply and the caller just waits for it. Returns the host send time.
         """
@@ -239,23 +225,20 @@ class LinkCore:
         port = self._polled
         if port is None or not self._rx_lock.acquire(timeout=timeout):
             return self._write(frame, msg)
-        sent_s = time.monotonic()  # replaced by the write's own stamp unless muting fails
         try:
-            port.mute()
             sent_s = self._write(frame, msg)
             deadline = sent_s + timeout
             while not pending.done and not self._stopping.is_set():
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                if port.wait_own(min(left, _CLOSE_CHECK_S)) and (data := port.take()):
+                if port.wait(min(left, _CLOSE_CHECK_S)) and (data := port.take()):
                     self._on_bytes(data, time.monotonic())
         except (OSError, ValueError, serial.SerialException) as exc:  # the port died under us
             if not self._stopping.is_set():
                 self._fail(f"port {self.port} failed: {exc}")
+            return time.monotonic()  # the reply never comes: pending is abandoned
         finally:
-            with contextlib.suppress(OSError, ValueError):  # closed by close(): nothing to wake
-                port.unmute()
             self._rx_lock.release()
         return sent_s
 
@@ -297,9 +280,7 @@ class LinkCore:
 
     def _on_bytes(self, data: bytes, arrival_s: float) -> None:
         self.stats.rx_bytes += len(data)
-        self._rx_tail += data
-        del self._rx_tail[:-64]
-        self._last_rx_s = arrival_s
+        self._line.received(data, arrival_s)
         for body in self._decoder.feed(data):
             try:
                 msg = Message.unpack(body)
@@ -366,7 +347,7 @@ class LinkCore:
     def _write(self, frame: bytes, msg: Message) -> float:
         write = self._writer
         if write is None:
-            raise RigFault(f"{self}: {_command_name(msg.code)}: the link is not open")
+            raise RigFault(f"{self}: {command_name(msg.code)}: the link is not open")
         with self._write_lock:
             sent_s = time.monotonic()
             try:
@@ -408,50 +389,13 @@ class LinkCore:
             stream.abandon(reason)
         self._note(time.monotonic(), "gone: ", reason)
 
-    def _wait_boot(self, boots_before: int, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        with self._event_cond:
-            while self.stats.boots <= boots_before:
-                self._raise_if_gone("waiting for BOOT")
-                left = deadline - time.monotonic()
-                if left <= 0 or not self._event_cond.wait(left):
-                    raise HardwareTimeout(
-                        self._timeout_text("no BOOT event after reset", timeout_s)
-                    )
-
     def _note(self, when_s: float, prefix: str, item: Message | str) -> None:
-        """Remember a frame for error messages; formatted only when someone reads it."""
-        self._trace.append((when_s, prefix, item))
-        if self.trace_path is not None:
-            with self.trace_path.open("a", encoding="utf-8") as trace:
-                trace.write(_format_note(when_s, prefix, item) + "\n")
+        self._line.note(when_s, prefix, item)
 
     def recent_frames(self, count: int = 200) -> list[str]:
         """The last ``count`` frames and link events, formatted, oldest first."""
-        return [_format_note(*note) for note in list(self._trace)[-count:]]
+        return self._line.recent(count)
 
     def _timeout_text(self, what: str, timeout_s: float) -> str:
-        """pytest-embedded style: say what was awaited, then show what the line did."""
-        tail = " ".join(f"{b:02x}" for b in self._rx_tail) or "(nothing)"
-        age = f"{time.monotonic() - self._last_rx_s:.3f} s ago" if self._last_rx_s else "never"
-        lines = [
-            f"{self} on {self.port}: {what} within {timeout_s:.3f} s",
-            f"  last {len(self._rx_tail)} bytes received ({age}): {tail}",
-            f"  decoder: {self._decoder.stats.as_dict()}",
-            "  recent frames:",
-            *(f"    {line}" for line in self.recent_frames(8)),
-        ]
-        if self.trace_path is not None:
-            lines.append(f"  trace: {self.trace_path}")
-        return "\n".join(lines)
-
-
-def _format_note(when_s: float, prefix: str, item: Message | str) -> str:
-    return f"{when_s:.6f} {prefix}{item.describe() if isinstance(item, Message) else item}"
-
-
-def _command_name(code: int) -> str:
-    try:
-        return Command(code).name
-    except ValueError:
-        return f"command 0x{code:02x}"
+        head = f"{self} on {self.port}: {what} within {timeout_s:.3f} s"
+        return self._line.timeout_text(head, self._decoder.stats)

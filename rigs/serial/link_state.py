@@ -11,9 +11,19 @@ import threading
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from rigs.errors import RigFault
 from rigs.measure.clock import ClockMapping
 from rigs.serial.framing import DecoderStats
 from rigs.serial.protocol import Message, StreamEnd
+
+
+class BoardRefused(RigFault):
+    """The board answered a request with an ERROR reply (code and reason attached)."""
+
+    def __init__(self, message: str, code: int, reason: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
 
 
 class StreamRecorder(Protocol):
