@@ -136,7 +136,9 @@ class LinkCore:
         # A caller reading its reply sees _stopping within _CLOSE_CHECK_S; its descriptor must
         # not be closed (and its number reused) under its select.
         got_rx = self._rx_lock.acquire(timeout=2.0)
-        self._polled = None
+        polled, self._polled = self._polled, None
+        if polled is not None:
+            polled.close()
         if got_rx:
             self._rx_lock.release()
         with contextlib.suppress(Exception):  # closing a vanished device can fail: it is gone
@@ -214,10 +216,9 @@ class LinkCore:
     def _send_and_read(self, msg: Message, pending: Pending, timeout: float) -> float:
         """Write the request; on a local port, read and decode until its reply is in.
 
-        Holding ``_rx_lock`` keeps the reader thread out (the reply wakes it too; it then
-        waits for the lock and finds nothing left): the caller takes the reply in its own
-        thread, and whatever else arrives meanwhile (events, stream data) is decoded here
-        exactly as the reader thread would.
+        Holding ``_rx_lock``, with the reader thread's wait muted, keeps the reader thread
+        asleep: the caller takes the reply in its own thread, and whatever else arrives
+        meanwhile (events, stream data) is decoded here exactly as the reader thread would.
         Without a polled port, or when the lock cannot be had in time, the reader thread
         delivers the reply and the caller just waits for it. Returns the host send time.
         """
@@ -225,20 +226,23 @@ class LinkCore:
         port = self._polled
         if port is None or not self._rx_lock.acquire(timeout=timeout):
             return self._write(frame, msg)
+        sent_s = time.monotonic()  # replaced by the write's own stamp unless muting fails
         try:
+            port.mute()
             sent_s = self._write(frame, msg)
             deadline = sent_s + timeout
             while not pending.done and not self._stopping.is_set():
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                if port.wait(min(left, _CLOSE_CHECK_S)) and (data := port.take()):
+                if port.wait_own(min(left, _CLOSE_CHECK_S)) and (data := port.take()):
                     self._on_bytes(data, time.monotonic())
         except (OSError, ValueError, serial.SerialException) as exc:  # the port died under us
             if not self._stopping.is_set():
                 self._fail(f"port {self.port} failed: {exc}")
-            return time.monotonic()  # the reply never comes: pending is abandoned
         finally:
+            with contextlib.suppress(OSError, ValueError):  # closed by close(): nothing to wake
+                port.unmute()
             self._rx_lock.release()
         return sent_s
 

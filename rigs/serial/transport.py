@@ -110,35 +110,67 @@ def _classify(port: str, exc: serial.SerialException) -> RigFault:
     return RigFault(f"serial port {port}: cannot open ({text})")
 
 
+#: What ``select`` counts as readable, for the epoll set too: a pty can signal input with
+#: EPOLLRDNORM, and an epoll set waiting for EPOLLIN alone could sleep through it.
+_READABLE = select.EPOLLIN | select.EPOLLRDNORM | select.EPOLLRDBAND
+
+
 class PolledPort:
     """A local POSIX port seen as its two descriptors: wait for input, then take what is there.
 
     Waiting and reading are separate so that two threads can share the input without a hand-off
-    between them: :class:`rigs.serial.link_core.LinkCore`'s reader thread waits, then takes the
-    bytes under a lock, while a caller waiting for its own reply holds that lock and reads the
-    reply itself: one wake-up for the caller, like raw pyserial, instead of reader wake-up +
-    GIL hand-off + caller wake-up. The descriptors are pyserial's own (its non-blocking ``fd``
-    and the pipe its ``cancel_read()`` writes to), so ``close()`` still interrupts a wait.
+    between them: :class:`rigs.serial.link_core.LinkCore`'s reader thread waits (:meth:`wait`),
+    then takes the bytes under a lock, while a caller waiting for its own reply holds that lock
+    and reads the reply itself (:meth:`wait_own`): one wake-up, like raw pyserial, instead of
+    reader wake-up + GIL hand-off + caller wake-up.
 
-    Plain ``select``, as the reader always used. The reply also wakes the reader thread,
-    which then waits for the lock and finds nothing; an epoll set that the caller disables
-    for the length of its request avoids that wake-up (faster with every core busy) but is
-    not yet shown free of lost pty wake-ups, so it is not used.
+    The reader waits in an epoll set that the caller mutes (:meth:`mute`) for the length of
+    its request, so the reply does not also wake the reader thread (a wake-up that then fights the
+    caller for the GIL: with every core busy that cost more than the rest of the round trip).
+    Level-triggered: input still unread at :meth:`unmute` wakes the reader at once. The
+    descriptors are pyserial's own (its non-blocking ``fd`` and the pipe its ``cancel_read()``
+    writes to), so ``close()`` still interrupts the reader's wait.
     """
 
     def __init__(self, fd: int, abort: int) -> None:
         self.fd = fd
         self.abort = abort
+        self._epoll = select.epoll()
+        self._epoll.register(fd, _READABLE)
+        self._epoll.register(abort, _READABLE)
 
     def wait(self, timeout_s: float) -> bool:
-        """True when input is ready; False after the timeout or when ``cancel_read()`` fired
-        (its byte is consumed, so a later wait blocks again)."""
+        """Reader thread: True when input is ready (and not muted); False after the timeout or
+        when ``cancel_read()`` fired (its byte is consumed, so a later wait blocks again)."""
+        ready = {fd for fd, _ in self._epoll.poll(max(timeout_s, 0.0))}
+        if self.abort in ready:
+            self._drain_abort()
+            return False
+        return self.fd in ready
+
+    def wait_own(self, timeout_s: float) -> bool:
+        """A caller holding the input: like :meth:`wait`, but blind to :meth:`mute`."""
         ready, _, _ = select.select([self.fd, self.abort], [], [], max(timeout_s, 0.0))
         if self.abort in ready:
-            with contextlib.suppress(BlockingIOError):
-                os.read(self.abort, 1000)
+            self._drain_abort()
             return False
         return bool(ready)
+
+    def mute(self) -> None:
+        """Input no longer wakes :meth:`wait` (errors and hang-ups still do)."""
+        self._epoll.modify(self.fd, 0)
+
+    def unmute(self) -> None:
+        """Input wakes :meth:`wait` again, at once if some is waiting."""
+        self._epoll.modify(self.fd, _READABLE)
+
+    def close(self) -> None:
+        """Close the epoll descriptor (the port's own descriptors belong to pyserial)."""
+        self._epoll.close()
+
+    def _drain_abort(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            os.read(self.abort, 1000)
 
     def ready_now(self) -> bool:
         """Input is waiting right now (False when another reader took it meanwhile)."""
@@ -183,8 +215,9 @@ def chunk_reader(ser: serial.SerialBase) -> Callable[[], bytes]:
     port = polled_port(ser)
     if port is None:
         return lambda: _portable_read(ser)
+    port.close()  # wait_own needs no epoll set
     timeout = ser.timeout or 0.0
-    return lambda: port.take() if port.wait(timeout) else b""
+    return lambda: port.take() if port.wait_own(timeout) else b""
 
 
 def _portable_read(ser: serial.SerialBase) -> bytes:
