@@ -132,8 +132,12 @@ class LocalPushRun:
         assert acked, f"{what} not acked: {self.push.summary()}"
 
     def soak_under(self, tunnel: Tunnel) -> None:
-        """Pushes under the VPN for the soak; the provider must run throughout (and after)."""
-        mark = self.ctx.phone.events.mark()
+        """Pushes under the VPN for the soak; the provider must run throughout (and after).
+
+        A stop is looked for from before ``vpn.up`` on (``tunnel.since``): a provider that stops
+        as the tunnel comes up has stopped before the soak's first push.
+        """
+        mark = tunnel.since
         self.push.push(self.run.push_count, period_s=self.run.push_period_ms / 1000.0)
         soak_end = time.monotonic() + max(self.run.push_soak_s, MIN_VPN_WINDOW_S)
         while time.monotonic() < soak_end:

@@ -33,6 +33,8 @@ class Tunnel:
 
     server: VpnServer
     up: VpnUp
+    since: int
+    """The phone's event position before ``vpn.up``: what it did from the VPN's start on."""
 
     @property
     def iface(self) -> str:
@@ -53,11 +55,12 @@ def push_of(vpn: str) -> Push:
 def openvpn_up(ctx: ScenarioContext, push: Push, label: str) -> Iterator[Tunnel]:
     """Server pushing ``push`` and the phone's client up for the block; ``vpn.down`` after."""
     server = ctx.net.vpn_server(push)
+    since = ctx.phone.events.mark()
     try:
         with server, vpn_connected(ctx.phone, server.profile(), VPN_UP_S) as up:
             _attach(json.dumps(up.event.data, indent=1), f"dut-vpn-{label}.json", "JSON")
             try:
-                yield Tunnel(server, up)
+                yield Tunnel(server, up, since)
             finally:
                 lines = "\n".join(server.capture.log_lines()) or "(nothing entered the tunnel)"
                 _attach(lines, f"tunnel-{label}.txt", "TEXT")
