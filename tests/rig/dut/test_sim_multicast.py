@@ -11,7 +11,6 @@ import pytest
 
 from rigs.dut.agent import DutLink
 from rigs.net.air import AirCapture
-from rigs.net.faults import nft_available
 from rigs.net.multicast import MulticastSender, send_probes
 from rigs.net.vpn import VpnTunnel
 from tests.rig.dut.netbench import LAB, net_bench, wait_phone
@@ -21,7 +20,6 @@ MCAST = {"iface": "wlan0", "group": GROUP, "port": PORT}
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root (or unshare --map-root-user)"),
-    pytest.mark.skipif(not nft_available(), reason="nft not installed"),
 ]
 
 
