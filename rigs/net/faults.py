@@ -29,8 +29,8 @@ import secrets
 from types import TracebackType
 
 from rigs.errors import RigFault
-from rigs.net.lan import STATION_IFACE, Lan
 from rigs.net import nftables
+from rigs.net.lan import STATION_IFACE, Lan
 from rigs.net.netns import Netns
 from rigs.net.nftables import Rule
 
@@ -54,7 +54,7 @@ class NftFault:
         return f"NftFault({self.table} on {self.ns.name}/{self.device}, active={self.active})"
 
     def ruleset(self) -> str:
-        """This fault in ``nft`` syntax, for failure messages and people (``nft -f`` would take it)."""
+        """This fault in ``nft`` syntax: for failure messages and people (``nft -f`` takes it)."""
         lines = [f"table netdev {self.table} {{"]
         for hook, rules in self.chains.items():
             lines += [

@@ -259,7 +259,9 @@ def check_nft(bench: Bench, root: Path) -> CheckResult:
     """
     needed = bench.simulated and "multicast" in bench.capabilities
     if shutil.which("unshare") is None:
-        return CheckResult("nf_tables", "fail", "unshare not found", "apt-get install util-linux", needed)
+        return CheckResult(
+            "nf_tables", "fail", "unshare not found", "apt-get install util-linux", needed
+        )
     userns = [] if os.getuid() == 0 else ["--user", "--map-root-user"]
     probe = [sys.executable, "-m", "rigs.net.nftables"]
     code, out = _run(["unshare", *userns, "--net", *probe])

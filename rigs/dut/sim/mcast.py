@@ -34,9 +34,9 @@ from rigs.dut.sim.watch import Emit
 from rigs.errors import RigFault
 from rigs.measure.probe import encode_probe
 from rigs.net.faults import NftFault
-from rigs.net.nftables import udp_drop
 from rigs.net.multicast import IP_MULTICAST_ALL, MAX_DATAGRAM, MulticastReceiver
 from rigs.net.netns import Netns
+from rigs.net.nftables import udp_drop
 
 SIOCGIFADDR = 0x8915
 RECEIVED_EVENT_EVERY_S = 0.5

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
+from fixtures.requirements import requires_root
 from rigs.dut.agent import DutLink
 from rigs.net.air import AirCapture
 from rigs.net.multicast import MulticastSender, send_probes
@@ -19,7 +17,7 @@ GROUP, PORT = "239.255.0.1", 45454
 MCAST = {"iface": "wlan0", "group": GROUP, "port": PORT}
 
 pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root (or unshare --map-root-user)"),
+    requires_root(why="the namespace tests"),
 ]
 
 

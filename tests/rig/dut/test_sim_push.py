@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.requirements import requires_root
 from rigs.net.reach import tcp_connects
 from rigs.net.vpn import VpnTunnel
 from tests.rig.dut.netbench import GUEST, LAB, PUSH_PORT, net_bench, wait_phone
 
 pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root (or unshare --map-root-user)"),
+    requires_root(why="the namespace tests"),
     pytest.mark.skipif(not os.access("/dev/net/tun", os.R_OK | os.W_OK), reason="no /dev/net/tun"),
 ]
 

@@ -74,7 +74,7 @@ def test_random_drop_compares_in_network_order() -> None:
 def test_bad_rule_arguments_are_refused(group: str, port: int, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         nftables.udp_drop(group, port)
-    with pytest.raises(ValueError, match="0..100"):
+    with pytest.raises(ValueError, match=r"0\.\.100"):
         nftables.random_drop(101)
 
 
