@@ -6,20 +6,20 @@ import pytest
 
 CONFTEST = 'pytest_plugins = ["fixtures.plugin"]\n'
 
-TESTS = '''
+TESTS = """
 import pytest
 from fixtures.requirements import requires_program, skip_unless_program
 
-pytestmark = requires_program("rigs-no-such-tool", why="the tool tests", install="apt-get install t")
+pytestmark = requires_program("rigs-no-such-tool", why="the tool tests", install="apt-get t")
 
 def test_one():
     raise SystemExit("ran without the tool")
 
 def test_two():
     raise SystemExit("ran without the tool")
-'''
+"""
 
-FIXTURE_TESTS = '''
+FIXTURE_TESTS = """
 import pytest
 from fixtures.requirements import skip_unless_program
 
@@ -38,7 +38,7 @@ def test_c(daemon):
 
 def test_plain():
     pytest.skip("some other reason")
-'''
+"""
 
 
 def test_missing_programs_are_counted_in_one_line_each(pytester: pytest.Pytester) -> None:
@@ -51,7 +51,7 @@ def test_missing_programs_are_counted_in_one_line_each(pytester: pytest.Pytester
             "*not run on this machine*",
             "3 tests skipped: install rigs-no-such-daemon"
             " (apt-get install rigs-no-such-daemon) to run the daemon tests",
-            "2 tests skipped: install rigs-no-such-tool (apt-get install t) to run the tool tests",
+            "2 tests skipped: install rigs-no-such-tool (apt-get t) to run the tool tests",
         ]
     )
     assert "some other reason" not in result.stdout.str().split("not run on this machine")[1]
