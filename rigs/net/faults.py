@@ -80,9 +80,10 @@ class NftFault:
     def disable(self) -> None:
         """Remove the table (idempotent)."""
         if self.active:
+            matched = self.matched()  # the evidence, read before the table (and counter) goes
             nftables.delete_table(self.ns, self.table)
             self.active = False
-            log.info("fault off: %r", self)
+            log.info("fault off: %r after matching %d packets", self, matched)
 
     def matched(self) -> int:
         """Packets this fault's rules matched so far (read from the kernel's counters)."""
