@@ -324,7 +324,7 @@ class SimDutApp:
             self.faults.set(name, on, args.get("params") or {})
         except (AppError, BenchFileError, KeyError):
             raise
-        except Exception as error:  # e.g. nft failed: the fault could not be applied
+        except Exception as error:  # e.g. nf_tables refused it: the fault could not be applied
             raise AppError(f"fault {name} could not be switched: {error}") from error
         self.emit("fault", {"name": name, "on": on})
         return {"active": self.faults.active()}

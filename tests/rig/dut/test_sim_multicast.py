@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from fixtures.requirements import requires_root
 from rigs.dut.agent import DutLink
 from rigs.dut.vpn import vpn_connected
 from rigs.net.air import AirCapture
-from rigs.net.faults import nft_available
 from rigs.net.multicast import MulticastSender, send_probes
 from rigs.net.openvpn import Push
 from rigs.net.openvpn_pki import BenchCa
@@ -22,7 +22,7 @@ GROUP, PORT = "239.255.0.1", 45454
 MCAST = {"iface": "wlan0", "group": GROUP, "port": PORT}
 
 pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root (or unshare --map-root-user)"),
+    requires_root(why="the namespace tests"),
 ]
 
 
@@ -37,7 +37,6 @@ def _air_count(air: AirCapture, expected: int) -> int:
     return air.udp_count(GROUP, PORT)
 
 
-@pytest.mark.skipif(not nft_available(), reason="nft not installed")
 def test_multicast_healthy_then_egress_drop_then_blocked_until_reset(tmp_path: Path) -> None:
     with net_bench(tmp_path) as bench, bench.dut(tmp_path, multicast=MCAST):
         phone = wait_phone(bench)

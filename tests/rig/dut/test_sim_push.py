@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.requirements import requires_root
 from rigs.dut.route import net_route
 from rigs.dut.vpn import vpn_connected
 from rigs.net.openvpn import Push
@@ -14,7 +15,7 @@ from rigs.net.openvpn_pki import BenchCa
 from tests.rig.dut.netbench import GUEST, LAB, PUSH_PORT, net_bench, vpn_section, wait_phone
 
 pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root (or unshare --map-root-user)"),
+    requires_root(why="the namespace tests"),
     pytest.mark.skipif(not os.access("/dev/net/tun", os.R_OK | os.W_OK), reason="no /dev/net/tun"),
 ]
 

@@ -27,10 +27,11 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.requirements import find_program, requires_program
 from rigs.report.generate import generate
 
 REPO = Path(__file__).resolve().parents[3]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = find_program("chromium") or find_program("chromium-browser")
 SCENARIO = "tests/scenarios/test_watch_delivery.py"
 LOOSE = """[limits."watch.delivery"]
 min_samples = 1
@@ -41,9 +42,7 @@ lost = { max = 0 }
 """Watch limits that a 0.5 s hold cannot breach (10 late bursts allowed): the self-test fails."""
 
 pytestmark = [
-    pytest.mark.skipif(
-        CHROMIUM is None, reason="chromium not installed (apt-get install chromium)"
-    ),
+    requires_program("chromium", why="the report's first-screen DOM test"),
     pytest.mark.timeout(420),  # two scenario runs, one report, two page loads
 ]
 
