@@ -15,12 +15,13 @@ import importlib
 import json
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from rigs.bench import load_bench
 from rigs.errors import BenchFileError, RigFault
-from rigs.report.gate import GateConfigError, GateResult, load_gate, run_gate
+from rigs.report.gate import GateConfigError, GateResult, GateRule, load_gate, run_gate
 
 REPO = Path(__file__).resolve().parent.parent
 #: Modules that add a capability's subcommands: each has ``add_commands(subparsers)``.
@@ -32,6 +33,7 @@ CAPABILITY_COMMANDS: tuple[str, ...] = (
     "rigs.dut.cli",
 )
 REPORTS = REPO / "reports"
+DEMO_GATE = REPO / "fixtures" / "gate.toml"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -144,21 +146,45 @@ def _report(args: argparse.Namespace) -> int:
         print(f"no results folder at {args.results}", file=sys.stderr)
         return 2
     verdict: GateResult | None = None
+    rules: tuple[GateRule, ...] = ()
     if args.gate is not None:
         try:
-            verdict = run_gate(load_gate(args.gate), args.results, args.history)
+            rules = load_gate(args.gate)
+            verdict = run_gate(rules, args.results, args.history)
         except GateConfigError as exc:
             print(f"gate file refused: {exc}", file=sys.stderr)
             return 2
     try:
-        index = generate(
-            args.results, args.output, history_dir=args.history, single_file=args.single_file
-        )
+        with tempfile.TemporaryDirectory(prefix="rigs-report-extras-") as extras:
+            _write_extras(extras, args.results, args.history, verdict, rules, args.gate)
+            index = generate(
+                args.results,
+                args.output,
+                history_dir=args.history,
+                single_file=args.single_file,
+                extras_dir=extras,
+            )
         print(f"Allure report: {index}")
     finally:
         if verdict is not None:
             _print_gate(verdict, args.gate, args.gate_json)
     return 0 if verdict is None or verdict.passed else 1
+
+
+def _write_extras(
+    extras: str,
+    results: Path,
+    history: Path | None,
+    verdict: GateResult | None,
+    rules: Sequence[GateRule],
+    gate: Path | None,
+) -> None:
+    """The trend picture and the gate verdict as global attachments (rigs.report.extras)."""
+    from rigs.report.extras import write_extras
+
+    write_extras(
+        extras, results, history_dir=history, verdict=verdict, rules=rules, gate_config=gate
+    )
 
 
 def _print_gate(verdict: GateResult, config: Path, json_out: Path | None) -> None:
@@ -191,11 +217,22 @@ def _demo(args: argparse.Namespace) -> int:
     from rigs.report.generate import generate
 
     history = REPORTS / "history"
+    # The demo gate is advisory: it is printed and attached, the exit code stays the tests'.
+    rules = load_gate(DEMO_GATE)
+    verdict = run_gate(rules, results, history)
     try:
-        index = generate(results, REPORTS / "allure-report", history_dir=history)
-        single = generate(
-            results, REPORTS / "allure-report-single", history_dir=history, single_file=True
-        )
+        with tempfile.TemporaryDirectory(prefix="rigs-report-extras-") as extras:
+            _write_extras(extras, results, history, verdict, rules, DEMO_GATE)
+            index = generate(
+                results, REPORTS / "allure-report", history_dir=history, extras_dir=extras
+            )
+            single = generate(
+                results,
+                REPORTS / "allure-report-single",
+                history_dir=history,
+                single_file=True,
+                extras_dir=extras,
+            )
     except RigFault as exc:
         print(f"\nreport not generated: {exc}\nresults left in {results}", file=sys.stderr)
         return 3
@@ -204,6 +241,7 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"  view it with:     python -m rigs serve {index.parent}")
     print(f"Single-file report: {single}  (opens from disk)")
     print(f"History carried in: {history}")
+    _print_gate(verdict, DEMO_GATE, None)
     return 1 if tests else 0
 
 

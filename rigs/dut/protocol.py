@@ -79,6 +79,18 @@ SINCE: dict[str, Version] = {"vpn.up": "1.1", "vpn.down": "1.1", "vpn.state": "1
 """Commands newer than v1, and the version that brought them: the rig never sends one of these
 to an app that negotiated an older version."""
 
+# -- commands (v1.1): the phone's own route lookup --------------------------------------------
+# A block of its own (not in the tables above) so other v1.1 additions merge beside it.
+
+COMMANDS["net.route"] = (
+    "v1.1: the phone's route to dst (interface, gateway); optionally a TCP reach check to "
+    "dst:port within timeout_ms"
+)
+SINCE["net.route"] = "1.1"
+"""``net.route`` is how the rig learns what the phone's own stack says about reaching a host
+(under a VPN, say): a lab bench cannot look into the phone's routing table, the phone can."""
+
+
 # -- v1.1: the watch's clock and the rig-driven sensor (own block: other v1.1 additions merge
 # beside it) -------------------------------------------------------------------------------------
 

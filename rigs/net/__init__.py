@@ -15,7 +15,7 @@ bench's Wi-Fi. Modules, one job each:
   :mod:`~rigs.net.offload` to keep re-injected frames valid;
 - :mod:`~rigs.net.openvpn`, :mod:`~rigs.net.openvpn_pki`, :mod:`~rigs.net.vpn_server` and
   :mod:`~rigs.net.tun_capture`: a real OpenVPN server (bench CA, def1 or split push) and what
-  entered its tunnel; :mod:`~rigs.net.vpn`: a rig-made tun with OpenVPN's routes (multicast);
+  entered its tunnel (both LAN suites' VPN); :mod:`~rigs.net.endpoint`: a station's sockets;
 - :mod:`~rigs.net.routes`: route lookups;
 - :mod:`~rigs.net.reach`: TCP/UDP reachability checks; :mod:`~rigs.net.pcap`: pcap files.
 

@@ -162,11 +162,26 @@ class AirCapture(Service):
         with self._lock:
             return self._from_station
 
-    def frames(self, match: Callable[[Frame], bool] | None = None) -> list[Frame]:
-        """A copy of the kept frames, optionally filtered."""
+    def frames(
+        self,
+        match: Callable[[Frame], bool] | None = None,
+        *,
+        udp_to: tuple[str, int] | None = None,
+        since: float | None = None,
+        from_station: bool | None = None,
+    ) -> list[Frame]:
+        """A copy of the kept frames, filtered: UDP to ``udp_to`` (host or group, port), captured
+        at or after ``since`` (monotonic), sent by the station (True) or towards it (False)."""
         with self._lock:
             kept = list(self._frames)
-        return [f for f in kept if match is None or match(f)]
+        return [
+            f
+            for f in kept
+            if (since is None or f.mono_s >= since)
+            and (from_station is None or f.from_station is from_station)
+            and (udp_to is None or _udp_to(f, udp_to))
+            and (match is None or match(f))
+        ]
 
     def wait_udp(self, dst: str, dport: int, count: int, timeout_s: float) -> bool:
         """Wait until ``count`` datagrams to ``dst:dport`` were seen; True if reached in time."""
@@ -192,3 +207,8 @@ class AirCapture(Service):
         with open(path, "wb") as out:
             out.write(data)
         return len(data)
+
+
+def _udp_to(frame: Frame, dst: tuple[str, int]) -> bool:
+    ip = frame.ip
+    return ip is not None and ip.proto == PROTO_UDP and (ip.dst, ip.dport) == dst

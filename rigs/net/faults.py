@@ -13,8 +13,8 @@ not silent (``sendto`` fails with EPERM, which no real radio does). The netdev e
 after the stack has accepted the packet, on the interface itself, so the sender gets success
 and the AP-side capture sees nothing: exactly the reported bug.
 
-pyroute2 0.9.7's nftables API has no netdev egress hook, so these rules go through ``nft -f -``
-run inside the station's namespace, with a timeout. Each fault owns one table named
+The rules go to the kernel over netlink from the station's namespace (:mod:`rigs.net.nftables`:
+no ``nft`` program needed, and a refusal is a :class:`RigFault`). Each fault owns one table named
 ``rig_<kind>_<random hex>``: removing it removes exactly that fault, and deleting the namespace at
 teardown removes any table left behind.
 
@@ -26,28 +26,23 @@ from __future__ import annotations
 
 import logging
 import secrets
-import shutil
 from types import TracebackType
 
 from rigs.errors import RigFault
+from rigs.net import nftables
 from rigs.net.lan import STATION_IFACE, Lan
 from rigs.net.netns import Netns
+from rigs.net.nftables import Rule
 
 log = logging.getLogger(__name__)
 
-NFT_TIMEOUT_S = 5.0
 DIRECTIONS = ("egress", "ingress", "both")
-
-
-def nft_available() -> bool:
-    """True when the ``nft`` binary is installed (Debian package ``nftables``)."""
-    return shutil.which("nft") is not None
 
 
 class NftFault:
     """One nftables netdev table in one namespace; a context manager that always cleans up."""
 
-    def __init__(self, ns: Netns, kind: str, chains: dict[str, list[str]], device: str) -> None:
+    def __init__(self, ns: Netns, kind: str, chains: dict[str, list[Rule]], device: str) -> None:
         self.ns = ns
         self.kind = kind
         self.table = f"rig_{kind}_{secrets.token_hex(3)}"
@@ -59,13 +54,13 @@ class NftFault:
         return f"NftFault({self.table} on {self.ns.name}/{self.device}, active={self.active})"
 
     def ruleset(self) -> str:
-        """The nft script that installs this fault (also useful in a failure message)."""
+        """This fault in ``nft`` syntax: for failure messages and people (``nft -f`` takes it)."""
         lines = [f"table netdev {self.table} {{"]
         for hook, rules in self.chains.items():
             lines += [
                 f"  chain {hook} {{",
                 f'    type filter hook {hook} device "{self.device}" priority 0; policy accept;',
-                *(f"    {rule}" for rule in rules),
+                *(f"    {rule.text}" for rule in rules),
                 "  }",
             ]
         lines.append("}")
@@ -74,7 +69,10 @@ class NftFault:
     def enable(self) -> NftFault:
         """Install the table (idempotent)."""
         if not self.active:
-            self.ns.run(["nft", "-f", "-"], stdin=self.ruleset(), timeout_s=NFT_TIMEOUT_S)
+            try:
+                nftables.add_table(self.ns, self.table, self.device, self.chains)
+            except RigFault as exc:
+                raise type(exc)(f"{exc}\nthe fault was:\n{self.ruleset()}") from exc
             self.active = True
             log.info("fault on: %r", self)
         return self
@@ -82,9 +80,14 @@ class NftFault:
     def disable(self) -> None:
         """Remove the table (idempotent)."""
         if self.active:
-            self.ns.run(["nft", "delete", "table", "netdev", self.table], timeout_s=NFT_TIMEOUT_S)
+            matched = self.matched()  # the evidence, read before the table (and counter) goes
+            nftables.delete_table(self.ns, self.table)
             self.active = False
-            log.info("fault off: %r", self)
+            log.info("fault off: %r after matching %d packets", self, matched)
+
+    def matched(self) -> int:
+        """Packets this fault's rules matched so far (read from the kernel's counters)."""
+        return nftables.counted_packets(self.ns, self.table) if self.active else 0
 
     def __enter__(self) -> NftFault:
         return self.enable()
@@ -100,7 +103,7 @@ class NftFault:
 
 def egress_drop(lan: Lan, station: str, group: str = "239.255.0.1", port: int = 45454) -> NftFault:
     """Silently drop UDP to ``group:port`` leaving ``station`` (``sendto`` still succeeds)."""
-    rule = f"ip daddr {group} udp dport {int(port)} counter drop"
+    rule = nftables.udp_drop(group, port)
     return NftFault(lan.station_ns(station), "egress_drop", {"egress": [rule]}, STATION_IFACE)
 
 
@@ -110,11 +113,9 @@ def loss(lan: Lan, station: str, percent: int, direction: str = "egress") -> Nft
     ``direction`` is ``egress`` (what the station transmits), ``ingress`` (what it receives)
     or ``both``. Each frame is an independent draw, so the count dropped is binomial.
     """
-    if not 0 <= percent <= 100:
-        raise ValueError(f"loss percent must be 0..100, got {percent}")
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
-    rule = f"meta protocol ip numgen random mod 100 < {int(percent)} counter drop"
+    rule = nftables.random_drop(percent)
     hooks = ("egress", "ingress") if direction == "both" else (direction,)
     return NftFault(lan.station_ns(station), "loss", {h: [rule] for h in hooks}, STATION_IFACE)
 

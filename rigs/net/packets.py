@@ -77,3 +77,18 @@ def parse_ethernet(frame: bytes) -> IpSummary | None:
     if ethertype != ETH_P_IP:
         return None
     return parse_ipv4(frame, offset + 2)
+
+
+def udp_payload(frame: bytes) -> bytes:
+    """The UDP payload of an Ethernet/IPv4 frame (one optional VLAN tag): where a probe is.
+
+    ValueError when the frame is not IPv4/UDP: a caller that filtered on UDP never sees it.
+    """
+    offset = ETH_HEADER
+    if len(frame) >= ETH_HEADER + 4 and struct.unpack_from("!H", frame, 12)[0] == ETH_P_8021Q:
+        offset += 4
+    ip = parse_ipv4(frame, offset)
+    if ip is None or ip.proto != PROTO_UDP:
+        raise ValueError(f"not an IPv4/UDP frame ({len(frame)} bytes)")
+    ihl = (frame[offset] & 0x0F) * 4
+    return frame[offset + ihl + 8 :]

@@ -17,6 +17,7 @@ import re
 import shutil
 import stat
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
@@ -252,10 +253,28 @@ def check_stale_namespaces(bench: Bench, root: Path) -> CheckResult:
 
 
 def check_nft(bench: Bench, root: Path) -> CheckResult:
+    """The kernel's nf_tables with the netdev egress hook, asked over netlink (no ``nft``).
+
+    The probe runs in a throwaway network namespace (``unshare --net``) so it adds nothing,
+    even for a moment, to this host's ruleset.
+    """
     needed = bench.simulated and "multicast" in bench.capabilities
-    if shutil.which("nft") is None:
-        return CheckResult("nftables", "fail", "nft not found", "apt-get install nftables", needed)
-    return CheckResult("nftables", "ok", "nft present", needed=needed)
+    if shutil.which("unshare") is None:
+        return CheckResult(
+            "nf_tables", "fail", "unshare not found", "apt-get install util-linux", needed
+        )
+    userns = [] if os.getuid() == 0 else ["--user", "--map-root-user"]
+    probe = [sys.executable, "-m", "rigs.net.nftables"]
+    code, out = _run(["unshare", *userns, "--net", *probe])
+    if code != 0:
+        return CheckResult(
+            "nf_tables",
+            "fail",
+            f"netdev egress hook unusable: {out[-160:]}",
+            "a kernel with CONFIG_NF_TABLES_NETDEV and CONFIG_NETFILTER_EGRESS (>= 5.16)",
+            needed,
+        )
+    return CheckResult("nf_tables", "ok", out.splitlines()[-1] if out else "ok", needed=needed)
 
 
 def check_tun(bench: Bench, root: Path) -> CheckResult:

@@ -21,6 +21,12 @@ from pathlib import Path
 from rigs.report.categories import category_rules
 
 CONFIG_NAME = "allurerc.mjs"
+GROUP_BY = ("feature", "story")
+"""The tree of results: field bug (feature, set by each scenario file), then scenario or
+self-test (story, set by ``fixtures.report``), instead of the default package/file/test."""
+HIDDEN_LABELS = ("host", "thread", "framework", "language", "package", "parentSuite", "suite")
+"""Labels allure-pytest adds to every test that say nothing about it here: hidden, so the
+labels that do (feature, story, severity, fault) and the description fit on the first screen."""
 
 
 def allure_config(
@@ -35,14 +41,22 @@ def allure_config(
     """The config as data; ``categories`` defaults to :func:`.categories.category_rules`.
 
     Only the awesome plugin is configured: it is the view that renders PNG/CSV/JSON attachments
-    and the Metrics page fed by ``*-perf.json``.
+    and the Metrics page fed by ``*-perf.json``. Its tree groups by :data:`GROUP_BY`; ``name``
+    is the title bar (and the page title), so it should name the bench.
     """
     config: dict[str, object] = {
         "name": name,
         "output": str(output),
         "categories": list(categories) if categories is not None else category_rules(),
+        "hideLabels": list(HIDDEN_LABELS),
         "plugins": {
-            "awesome": {"options": {"singleFile": single_file, "reportName": name}},
+            "awesome": {
+                "options": {
+                    "singleFile": single_file,
+                    "reportName": name,
+                    "groupBy": list(GROUP_BY),
+                }
+            },
         },
     }
     if history_path is not None:

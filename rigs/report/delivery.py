@@ -8,6 +8,11 @@ re-running the bench. So each path leaves, inside one step named after it:
 * ``delivery-summary`` (JSON, the summary the limits were checked against);
 * ``limits-breached`` (TEXT, one line per breached limit), only when something is breached.
 
+The two plots are what a person looks at first, so the pytest plugin leaves them out of the step
+(``headline=False``) and attaches them with :func:`attach_headline` at the test's top level after
+the body, and shows them inline in the test's description (``fixtures.report``): in Allure 3's
+awesome view a step and an attachment are both collapsed until clicked, the description is not.
+
 The headline numbers also go into test parameters, marked ``excluded`` so that Allure keeps one
 history line per test instead of starting a new one every time p95 moves by a millisecond; and,
 when a :class:`~rigs.report.perf.PerfMetrics` collector is given, into metrics with stable keys
@@ -20,7 +25,7 @@ and nothing is attached, but limits are still checked and metrics still collecte
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import allure
 from allure_commons import plugin_manager
@@ -28,6 +33,7 @@ from allure_commons import plugin_manager
 from rigs.report.perf import Better, PerfMetrics
 from rigs.report.plots import histogram_png, timeline_data, timeline_png
 from rigs.report.protocols import LimitsLike, RecorderLike, SummaryLike
+from rigs.report.verdict import Judgement, headline_parameters
 
 SUMMARY_ATTACHMENT = "delivery-summary"
 HISTOGRAM_ATTACHMENT = "latency-histogram"
@@ -69,8 +75,13 @@ def attach_delivery(
     *,
     limits: LimitsLike | None = None,
     metrics: PerfMetrics | None = None,
+    headline: bool = True,
 ) -> list[str]:
     """Attach ``summary`` and ``recorder``'s samples to the current Allure test or fixture.
+
+    ``headline=False`` leaves the two plots and the headline parameters out of the step: the
+    caller puts them at the test's top level once the test body is done (see
+    :func:`attach_headline`), where they show on the Overview without opening a step.
 
     Returns the limit breach lines (empty when within limits or without limits) so the caller
     can raise :class:`rigs.errors.LimitsBreached` with them; attaching never raises it itself,
@@ -82,26 +93,10 @@ def attach_delivery(
         register_metrics(metrics, summary)
     if not allure_active():
         return breaches
-    samples = recorder.samples()
     with allure.step(f"delivery of {summary.path}"):
-        _set_parameters(summary)
-        _attach_picture(
-            HISTOGRAM_ATTACHMENT,
-            lambda: histogram_png(
-                [sample.latency_ms for sample in samples],
-                path=summary.path,
-                percentiles={name: getattr(summary, field) for name, field in _PARAMETER_FIELDS},
-                limits_ms=latency_limits_ms(limits),
-            ),
-        )
-        _attach_picture(
-            TIMELINE_ATTACHMENT,
-            lambda: timeline_png(
-                timeline_data(samples, recorder.period_s, summary.bursts),
-                path=summary.path,
-                sent=summary.sent,
-            ),
-        )
+        if headline:
+            _set_parameters(summary)
+            attach_plots(recorder, summary, limits)
         allure.attach(
             recorder.to_csv(), name=SAMPLES_ATTACHMENT, attachment_type=allure.attachment_type.CSV
         )
@@ -117,6 +112,78 @@ def attach_delivery(
                 attachment_type=allure.attachment_type.TEXT,
             )
     return breaches
+
+
+def attach_plots(
+    recorder: RecorderLike, summary: SummaryLike, limits: LimitsLike | None, *, suffix: str = ""
+) -> list[tuple[str, bytes]]:
+    """The histogram and the send-vs-arrival timeline of one path, where Allure is now.
+
+    ``suffix`` tells the plots of several paths of one test apart (`` multicast.rig_to_dut``).
+    Returns (name, PNG) of each plot drawn, for a caller that also shows them inline.
+    """
+    samples = recorder.samples()
+    histogram = _attach_picture(
+        HISTOGRAM_ATTACHMENT + suffix,
+        lambda: histogram_png(
+            [sample.latency_ms for sample in samples],
+            path=summary.path,
+            percentiles={name: getattr(summary, field) for name, field in _PARAMETER_FIELDS},
+            limits_ms=latency_limits_ms(limits),
+        ),
+    )
+    timeline = _attach_picture(
+        TIMELINE_ATTACHMENT + suffix,
+        lambda: timeline_png(
+            timeline_data(samples, recorder.period_s, summary.bursts),
+            path=summary.path,
+            sent=summary.sent,
+        ),
+    )
+    drawn = ((HISTOGRAM_ATTACHMENT + suffix, histogram), (TIMELINE_ATTACHMENT + suffix, timeline))
+    return [(name, png) for name, png in drawn if png is not None]
+
+
+def attach_headline(judgements: Sequence[Judgement]) -> list[tuple[str, bytes]]:
+    """Plots and headline parameters of every judged path, at the current Allure level.
+
+    Called by the pytest plugin after the test body, when no step is open, so they land on the
+    test itself. A path judged several times (a self-test that reruns the scenario) shows its
+    last judgement. Parameters are ``excluded``: they change every run and must not split the
+    test's history. Returns the plots drawn (name, PNG), to be shown inline as well.
+    """
+    if not allure_active():
+        return []
+    last = {judged.path: judged for judged in judgements}
+    several = len(last) > 1
+    pictures: list[tuple[str, bytes]] = []
+    for path, judged in last.items():
+        prefix = path.rsplit(".", 1)[-1] if several else ""
+        for name, value in headline_parameters(judged, prefix=prefix):
+            _parameter(name, value)
+        suffix = f" {path}" if several else ""
+        pictures += attach_plots(judged.recorder, judged.summary, judged.limits, suffix=suffix)
+    return pictures
+
+
+class _Shown:
+    """A parameter value shown as written: allure-commons ``represent`` quotes a ``str``
+    (``'20 ms'``) but takes ``repr`` of anything else."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _parameter(name: str, value: str) -> None:
+    try:
+        allure.dynamic.parameter(name, _Shown(value), excluded=True)
+    except AttributeError:
+        # allure-pytest 2.16 dereferences the current test result without a check: outside a
+        # test there is none, and a parameter is not worth an error.
+        return
 
 
 def register_metrics(metrics: PerfMetrics, summary: SummaryLike) -> list[str]:
@@ -179,7 +246,7 @@ def _set_parameters(summary: SummaryLike) -> None:
             return
 
 
-def _attach_picture(name: str, draw: Callable[[], bytes]) -> None:
+def _attach_picture(name: str, draw: Callable[[], bytes]) -> bytes | None:
     # A bug in drawing must not turn a product result into an error: the report says what broke
     # and the test keeps its own verdict.
     try:
@@ -190,5 +257,6 @@ def _attach_picture(name: str, draw: Callable[[], bytes]) -> None:
             name=f"{name} (drawing failed)",
             attachment_type=allure.attachment_type.TEXT,
         )
-        return
+        return None
     allure.attach(png, name=name, attachment_type=allure.attachment_type.PNG)
+    return png

@@ -75,16 +75,20 @@ def generate(
     *,
     history_dir: str | os.PathLike[str] | None = None,
     single_file: bool = False,
-    name: str = "Rig report",
+    name: str | None = None,
     tools_dir: str | os.PathLike[str] | None = None,
     timeout_s: float = 300.0,
+    extras_dir: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Generate the report of ``results_dir`` into ``output_dir``; returns its ``index.html``.
 
     ``output_dir`` is replaced if it holds an earlier report (an ``index.html``); a non-empty
     folder that is not a report is refused rather than deleted. ``history_dir`` holds the carried
     ``history.jsonl`` (created on first use). ``single_file`` makes one self-contained HTML file
-    that opens from disk (multi-file reports need to be served over http).
+    that opens from disk (multi-file reports need to be served over http). ``name`` is the
+    title bar; by default it names the bench the results came from (:func:`report_name`).
+    ``extras_dir`` is a second results folder read along (the run's trend picture and gate
+    verdict, see :mod:`rigs.report.extras`), so ``results_dir`` itself is never written to.
     """
     results = Path(results_dir).resolve()
     output = Path(output_dir).resolve()
@@ -103,14 +107,17 @@ def generate(
             run_id = _run_id(results)
             append = history_dir is not None and not _seen_run(Path(history_dir), run_id)
             config = allure_config(
-                name=name,
+                name=name if name is not None else report_name(results),
                 output=staged,
                 history_path=history_path,
                 append_history=append,
                 single_file=single_file,
             )
             rc = write_config(scratch / CONFIG_NAME, config)
-            cmd = [npx, "--no-install", "allure", "generate", str(results), "--config", str(rc)]
+            sources = [str(results)]
+            if extras_dir is not None:
+                sources.append(str(Path(extras_dir).resolve()))
+            cmd = [npx, "--no-install", "allure", "generate", *sources, "--config", str(rc)]
             completed = run_bounded(cmd, cwd=tools, timeout_s=timeout_s, what="allure generate")
             index = staged / "index.html"
             if completed.returncode != 0 or not index.is_file():
@@ -127,6 +134,28 @@ def generate(
             if staged.exists():
                 shutil.rmtree(staged)
     return output / "index.html"
+
+
+def report_name(results_dir: str | os.PathLike[str]) -> str:
+    """``Rig report: bench sim (sim)`` from the run's ``environment.properties``.
+
+    The bench is the first thing to know about a report (a lab night and a CI run look alike
+    otherwise); the plugin wrote its name and kind there, redacted like everything else.
+    """
+    props: dict[str, str] = {}
+    path = Path(results_dir) / "environment.properties"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        lines = []
+    for line in lines:
+        key, sep, value = line.partition("=")
+        if sep and key.strip() in ("bench.name", "bench.kind"):
+            props[key.strip()] = value.strip()
+    if "bench.name" not in props:
+        return "Rig report"
+    kind = props.get("bench.kind")
+    return f"Rig report: bench {props['bench.name']}" + (f" ({kind})" if kind else "")
 
 
 def ensure_allure(

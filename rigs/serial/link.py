@@ -25,8 +25,8 @@ import serial
 
 from rigs.errors import HardwareGone, HardwareTimeout, ProtocolError, RigFault
 from rigs.measure.clock import ClockMapping
-from rigs.serial.link_core import BoardRefused, EventCallback, LinkCore
-from rigs.serial.link_state import StreamRecorder, StreamState
+from rigs.serial.link_core import EventCallback, LinkCore
+from rigs.serial.link_state import BoardRefused, StreamRecorder, StreamState
 from rigs.serial.protocol import (
     PROBE_HEAD,
     PROTOCOL_MAJOR,
@@ -185,6 +185,17 @@ class BoardLink(LinkCore):
             reply, sent_s, arrival_s = self._exchange(Command.TIME, b"", timeout_s)
             self.clock_sync.add_exchange(sent_s, unpack_time(reply.payload), arrival_s)
         return self.clock_sync.estimate()
+
+    def _wait_boot(self, boots_before: int, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        with self._event_cond:
+            while self.stats.boots <= boots_before:
+                self._raise_if_gone("waiting for BOOT")
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._event_cond.wait(left):
+                    raise HardwareTimeout(
+                        self._timeout_text("no BOOT event after reset", timeout_s)
+                    )
 
     # -- events and logs -------------------------------------------------------------------
 

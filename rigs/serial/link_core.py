@@ -1,11 +1,13 @@
 """The protocol engine under BoardLink: port lifecycle, reader thread, request/reply routing.
 
-One reader thread owns the port's input: it decodes frames, hands each reply to the caller
-waiting on its request id, records stream events straight into the active recorder with the
-host arrival time, keeps the board's log lines and queues other events. Callers only write and
-wait, and every wait has a timeout that ends in a :class:`~rigs.errors.HardwareTimeout` naming
-the command, the last bytes seen and the decoder's counters (the pytest-embedded lesson: a
-failed expectation must show the buffer).
+A reader thread decodes what the board sends while nobody waits for a reply: it records stream
+events straight into the active recorder with the host arrival time, keeps the board's log lines
+and queues other events. A caller waiting for its reply on a local port reads the port itself
+(see :meth:`LinkCore._send_and_read`): one wake-up per round trip, as raw pyserial has. Other
+transports (RFC 2217, sockets) leave all reading to the reader thread. Every wait has a
+timeout that ends in a :class:`~rigs.errors.HardwareTimeout` naming the command, the last bytes
+seen and the decoder's counters (the pytest-embedded lesson: a failed expectation must show the
+buffer).
 
 A vanished port (USB unplug, emulator gone, ser2net dropped) turns into
 :class:`~rigs.errors.HardwareGone` for every waiter at once, and whatever a stream recorded
@@ -31,10 +33,10 @@ from rigs.errors import HardwareGone, HardwareTimeout, ProtocolError, RigFault
 from rigs.measure.clock import ClockSync
 from rigs.part import Handle
 from rigs.serial.framing import FrameDecoder, encode_frame
-from rigs.serial.link_state import LinkStats, Pending, StreamState
+from rigs.serial.link_state import BoardRefused, LinkStats, Pending, StreamState
+from rigs.serial.link_trace import LineTrace, command_name
 from rigs.serial.protocol import (
     BoardInfo,
-    Command,
     Event,
     Kind,
     LogLevel,
@@ -44,28 +46,22 @@ from rigs.serial.protocol import (
     unpack_error,
     unpack_stream_data,
 )
-from rigs.serial.transport import chunk_reader, chunk_writer, open_port
+from rigs.serial.transport import PolledPort, chunk_reader, chunk_writer, open_port, polled_port
 
 _BOARD_LOG = logging.getLogger("rigs.serial.board")
 _PY_LEVEL = {LogLevel.DEBUG: 10, LogLevel.INFO: 20, LogLevel.WARNING: 30, LogLevel.ERROR: 40}
 EventCallback = Callable[[Message, float], None]
-
-
-class BoardRefused(RigFault):
-    """The board answered a request with an ERROR reply (code and reason attached)."""
-
-    def __init__(self, message: str, code: int, reason: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.reason = reason
+#: How often a caller reading its own reply looks up to see whether the link is closing.
+_CLOSE_CHECK_S = 0.05
 
 
 class LinkCore(Handle):
     """Port lifecycle and request/reply routing; subclassed by :class:`BoardLink`.
 
     ``port`` is a device path, a ``/dev/serial/by-id`` link or a pyserial URL. ``timeout_s``
-    is the default wait for a reply. ``on_event`` is called from the reader thread for every
-    event except stream data (keep it short). ``trace_path`` appends a human-readable trace of
+    is the default wait for a reply. ``on_event`` is called for every event except stream data
+    from the thread that decoded it: the reader thread, or a caller reading its own reply (keep
+    it short, and do not send requests from it). ``trace_path`` appends a human-readable trace of
     non-stream frames and board logs, and error messages name it.
     """
 
@@ -99,15 +95,15 @@ class LinkCore(Handle):
         self._lock = threading.Lock()  # guards _pending, _stream, _events, _gone
         self._request_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._rx_lock = threading.Lock()  # held by whoever reads and decodes the port's input
+        self._polled: PolledPort | None = None
         self._pending: dict[int, Pending] = {}
         self._stream: StreamState | None = None
         self._events: deque[tuple[Message, float]] = deque(maxlen=1000)
         self._claimed: dict[int, tuple[EventCallback, bool]] = {}
         self._event_cond = threading.Condition(self._lock)
         self._logs: deque[LogLine] = deque(maxlen=max_logs)
-        self._trace: deque[tuple[float, str, Message | str]] = deque(maxlen=200)
-        self._rx_tail = bytearray()
-        self._last_rx_s = 0.0
+        self._line = LineTrace(self.trace_path)
         self._next_id = 0
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -118,6 +114,7 @@ class LinkCore(Handle):
             return self
         self._ser = open_port(self.port, baud=self.baud)
         self._writer = chunk_writer(self._ser)
+        self._polled = polled_port(self._ser)
         self._stopping.clear()
         self._gone = None
         self._reader = threading.Thread(target=self._read_loop, name=f"{self}-rx", daemon=True)
@@ -137,6 +134,14 @@ class LinkCore(Handle):
                 ser.cancel_read()
         if self._reader is not None:
             self._reader.join(timeout=2.0)
+        # A caller reading its reply sees _stopping within _CLOSE_CHECK_S; its descriptor must
+        # not be closed (and its number reused) under its select.
+        got_rx = self._rx_lock.acquire(timeout=2.0)
+        polled, self._polled = self._polled, None
+        if polled is not None:
+            polled.close()
+        if got_rx:
+            self._rx_lock.release()
         with contextlib.suppress(Exception):  # closing a vanished device can fail: it is gone
             ser.close()
         self._fail("link closed")
@@ -181,7 +186,7 @@ class LinkCore(Handle):
     ) -> tuple[Message, float, float]:
         """Request/reply; returns (reply, host time just before writing, host arrival time)."""
         timeout = self.timeout_s if timeout_s is None else timeout_s
-        what = _command_name(command)
+        what = command_name(command)
         self._port(what)  # not open / gone: fail before queueing behind another request
         if not self._request_lock.acquire(timeout=timeout):
             raise HardwareTimeout(f"{self}: {what}: another request still waits after {timeout}s")
@@ -194,8 +199,8 @@ class LinkCore(Handle):
                 self._pending[req_id] = pending
             msg = Message(Kind.REQUEST, command, req_id, payload)
             try:
-                sent_s = self._write(encode_frame(msg.pack()), msg)
-                if not pending.wait(timeout):
+                sent_s = self._send_and_read(msg, pending, timeout)
+                if not pending.wait(max(sent_s + timeout - time.monotonic(), 0.0)):
                     self.stats.timeouts += 1
                     raise HardwareTimeout(
                         self._timeout_text(f"no reply to {what} #{req_id}", timeout)
@@ -215,7 +220,43 @@ class LinkCore(Handle):
 
     # -- reader thread ---------------------------------------------------------------------
 
+    def _send_and_read(self, msg: Message, pending: Pending, timeout: float) -> float:
+        """Write the request; on a local port, read and decode until its reply is in.
+
+        Holding ``_rx_lock``, with the reader thread's wait muted, keeps the reader thread
+        asleep: the caller takes the reply in its own thread, and whatever else arrives
+        meanwhile (events, stream data) is decoded here exactly as the reader thread would.
+        Without a polled port, or when the lock cannot be had in time, the reader thread
+        delivers the reply and the caller just waits for it. Returns the host send time.
+        """
+        frame = encode_frame(msg.pack())  # a bad request raises here, before any reading
+        port = self._polled
+        if port is None or not self._rx_lock.acquire(timeout=timeout):
+            return self._write(frame, msg)
+        sent_s = time.monotonic()  # replaced by the write's own stamp unless muting fails
+        try:
+            port.mute()
+            sent_s = self._write(frame, msg)
+            deadline = sent_s + timeout
+            while not pending.done and not self._stopping.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                if port.wait_own(min(left, _CLOSE_CHECK_S)) and (data := port.take()):
+                    self._on_bytes(data, time.monotonic())
+        except (OSError, ValueError, serial.SerialException) as exc:  # the port died under us
+            if not self._stopping.is_set():
+                self._fail(f"port {self.port} failed: {exc}")
+        finally:
+            with contextlib.suppress(OSError, ValueError):  # closed by close(): nothing to wake
+                port.unmute()
+            self._rx_lock.release()
+        return sent_s
+
     def _read_loop(self) -> None:
+        if self._polled is not None:
+            self._polled_read_loop(self._polled)
+            return
         ser = self._ser
         assert ser is not None
         read_chunk = chunk_reader(ser)
@@ -229,11 +270,28 @@ class LinkCore(Handle):
             if data:
                 self._on_bytes(data, time.monotonic())
 
+    def _polled_read_loop(self, port: PolledPort) -> None:
+        """Wait for input without the lock, then take and decode it under ``_rx_lock``."""
+        wait_s = (self._ser.timeout if self._ser is not None else None) or _CLOSE_CHECK_S
+        while not self._stopping.is_set():
+            try:
+                if not port.wait(wait_s):
+                    continue
+                with self._rx_lock:
+                    if self._stopping.is_set():
+                        return
+                    # A caller holding the lock may have taken this input already: look again,
+                    # since an empty read after a fresh "ready" means the device is gone.
+                    if port.ready_now():
+                        self._on_bytes(port.take(), time.monotonic())
+            except Exception as exc:  # any read failure means the port is unusable
+                if not self._stopping.is_set():
+                    self._fail(f"port {self.port} failed: {exc}")
+                return
+
     def _on_bytes(self, data: bytes, arrival_s: float) -> None:
         self.stats.rx_bytes += len(data)
-        self._rx_tail += data
-        del self._rx_tail[:-64]
-        self._last_rx_s = arrival_s
+        self._line.received(data, arrival_s)
         for body in self._decoder.feed(data):
             try:
                 msg = Message.unpack(body)
@@ -306,7 +364,7 @@ class LinkCore(Handle):
     def _write(self, frame: bytes, msg: Message) -> float:
         write = self._writer
         if write is None:
-            raise RigFault(f"{self}: {_command_name(msg.code)}: the link is not open")
+            raise RigFault(f"{self}: {command_name(msg.code)}: the link is not open")
         with self._write_lock:
             sent_s = time.monotonic()
             try:
@@ -348,50 +406,13 @@ class LinkCore(Handle):
             stream.abandon(reason)
         self._note(time.monotonic(), "gone: ", reason)
 
-    def _wait_boot(self, boots_before: int, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        with self._event_cond:
-            while self.stats.boots <= boots_before:
-                self._raise_if_gone("waiting for BOOT")
-                left = deadline - time.monotonic()
-                if left <= 0 or not self._event_cond.wait(left):
-                    raise HardwareTimeout(
-                        self._timeout_text("no BOOT event after reset", timeout_s)
-                    )
-
     def _note(self, when_s: float, prefix: str, item: Message | str) -> None:
-        """Remember a frame for error messages; formatted only when someone reads it."""
-        self._trace.append((when_s, prefix, item))
-        if self.trace_path is not None:
-            with self.trace_path.open("a", encoding="utf-8") as trace:
-                trace.write(_format_note(when_s, prefix, item) + "\n")
+        self._line.note(when_s, prefix, item)
 
     def recent_frames(self, count: int = 200) -> list[str]:
         """The last ``count`` frames and link events, formatted, oldest first."""
-        return [_format_note(*note) for note in list(self._trace)[-count:]]
+        return self._line.recent(count)
 
     def _timeout_text(self, what: str, timeout_s: float) -> str:
-        """pytest-embedded style: say what was awaited, then show what the line did."""
-        tail = " ".join(f"{b:02x}" for b in self._rx_tail) or "(nothing)"
-        age = f"{time.monotonic() - self._last_rx_s:.3f} s ago" if self._last_rx_s else "never"
-        lines = [
-            f"{self} on {self.port}: {what} within {timeout_s:.3f} s",
-            f"  last {len(self._rx_tail)} bytes received ({age}): {tail}",
-            f"  decoder: {self._decoder.stats.as_dict()}",
-            "  recent frames:",
-            *(f"    {line}" for line in self.recent_frames(8)),
-        ]
-        if self.trace_path is not None:
-            lines.append(f"  trace: {self.trace_path}")
-        return "\n".join(lines)
-
-
-def _format_note(when_s: float, prefix: str, item: Message | str) -> str:
-    return f"{when_s:.6f} {prefix}{item.describe() if isinstance(item, Message) else item}"
-
-
-def _command_name(code: int) -> str:
-    try:
-        return Command(code).name
-    except ValueError:
-        return f"command 0x{code:02x}"
+        head = f"{self} on {self.port}: {what} within {timeout_s:.3f} s"
+        return self._line.timeout_text(head, self._decoder.stats)

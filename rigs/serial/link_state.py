@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from rigs.errors import RigFault
 from rigs.measure.clock import ClockMapping
 from rigs.serial.framing import DecoderStats
 from rigs.serial.protocol import Message, StreamEnd
+
+
+class BoardRefused(RigFault):
+    """The board answered a request with an ERROR reply (code and reason attached)."""
+
+    def __init__(self, message: str, code: int, reason: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
 
 
 class StreamRecorder(Protocol):
@@ -55,17 +64,14 @@ class LinkStats:
         return flat
 
 
-_POLL_S = 0.0003
-
-
 class Pending:
-    """One outstanding request: the caller waits on it, the reader thread completes it.
+    """One outstanding request: the caller waits on it, whoever decodes the reply completes it.
 
-    The signal is a bare lock created held and released once by the reader thread: a C-level
-    primitive, cheaper to wake than an Event's Condition. The caller first polls it for 0.3 ms,
-    yielding the GIL between polls, because most replies on a local port arrive within that and
-    a sleeping caller costs two more wake-ups (lock, then GIL) after the reply is in: measured on
-    a pty, the poll cut the rig's round trip from about 2.5x to 1.8x of raw pyserial.
+    The signal is a bare lock created held and released once on completion: a C-level
+    primitive, cheaper to wake than an Event's Condition. On a local port the caller decodes
+    its own reply (:meth:`LinkCore._read_reply`), so the wait below returns at once; it only
+    blocks when the reader thread delivers (other transports, or a reply the reader happened to
+    take first).
     """
 
     __slots__ = ("_signal", "arrival_s", "command", "gone", "reply")
@@ -78,13 +84,13 @@ class Pending:
         self._signal = threading.Lock()
         self._signal.acquire()
 
+    @property
+    def done(self) -> bool:
+        """Answered or abandoned (cheap: no lock)."""
+        return self.reply is not None or self.gone is not None
+
     def wait(self, timeout_s: float) -> bool:
         """Caller: block until completed or abandoned; False on timeout."""
-        spin_until = time.monotonic() + _POLL_S
-        while time.monotonic() < spin_until:
-            if self._signal.acquire(blocking=False):
-                return True
-            time.sleep(0)
         return self._signal.acquire(timeout=max(timeout_s, 0.0))
 
     def complete(self, reply: Message, arrival_s: float) -> None:

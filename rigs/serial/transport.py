@@ -14,6 +14,7 @@ sends someone to the bench for nothing.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import glob
 import os
@@ -109,29 +110,79 @@ def _classify(port: str, exc: serial.SerialException) -> RigFault:
     return RigFault(f"serial port {port}: cannot open ({text})")
 
 
-def chunk_reader(ser: serial.SerialBase) -> Callable[[], bytes]:
-    """A function returning whatever bytes are available (b"" after the read timeout).
+#: What ``select`` counts as readable, for the epoll set too: a pty can signal input with
+#: EPOLLRDNORM, and an epoll set waiting for EPOLLIN alone could sleep through it.
+_READABLE = select.EPOLLIN | select.EPOLLRDNORM | select.EPOLLRDBAND
 
-    For a local POSIX port this is one ``select`` and one ``os.read`` of up to 4 KiB, instead of
-    pyserial's ``read(1)`` + ``in_waiting`` + ``read(n)`` (five system calls and two Timeout
-    objects per chunk); it honours pyserial's ``cancel_read()`` pipe and raises the same
-    SerialException on a vanished device. Every other transport uses the portable form.
+
+class PolledPort:
+    """A local POSIX port seen as its two descriptors: wait for input, then take what is there.
+
+    Waiting and reading are separate so that two threads can share the input without a hand-off
+    between them: :class:`rigs.serial.link_core.LinkCore`'s reader thread waits (:meth:`wait`),
+    then takes the bytes under a lock, while a caller waiting for its own reply holds that lock
+    and reads the reply itself (:meth:`wait_own`): one wake-up, like raw pyserial, instead of
+    reader wake-up + GIL hand-off + caller wake-up.
+
+    The reader waits in an epoll set that the caller mutes (:meth:`mute`) for the length of
+    its request, so the reply does not also wake the reader thread (a wake-up that then fights the
+    caller for the GIL: with every core busy that cost more than the rest of the round trip).
+    Level-triggered: input still unread at :meth:`unmute` wakes the reader at once. The
+    descriptors are pyserial's own (its non-blocking ``fd`` and the pipe its ``cancel_read()``
+    writes to), so ``close()`` still interrupts the reader's wait.
     """
-    fd = getattr(ser, "fd", None)
-    abort = getattr(ser, "pipe_abort_read_r", None)
-    if not isinstance(fd, int) or not isinstance(abort, int):
-        return lambda: _portable_read(ser)
-    timeout = ser.timeout
 
-    def read_chunk() -> bytes:
-        ready, _, _ = select.select([fd, abort], [], [], timeout)
-        if abort in ready:
-            os.read(abort, 1000)
-            return b""
-        if not ready:
-            return b""
+    def __init__(self, fd: int, abort: int) -> None:
+        self.fd = fd
+        self.abort = abort
+        self._epoll = select.epoll()
+        self._epoll.register(fd, _READABLE)
+        self._epoll.register(abort, _READABLE)
+
+    def wait(self, timeout_s: float) -> bool:
+        """Reader thread: True when input is ready (and not muted); False after the timeout or
+        when ``cancel_read()`` fired (its byte is consumed, so a later wait blocks again)."""
+        ready = {fd for fd, _ in self._epoll.poll(max(timeout_s, 0.0))}
+        if self.abort in ready:
+            self._drain_abort()
+            return False
+        return self.fd in ready
+
+    def wait_own(self, timeout_s: float) -> bool:
+        """A caller holding the input: like :meth:`wait`, but blind to :meth:`mute`."""
+        ready, _, _ = select.select([self.fd, self.abort], [], [], max(timeout_s, 0.0))
+        if self.abort in ready:
+            self._drain_abort()
+            return False
+        return bool(ready)
+
+    def mute(self) -> None:
+        """Input no longer wakes :meth:`wait` (errors and hang-ups still do)."""
+        self._epoll.modify(self.fd, 0)
+
+    def unmute(self) -> None:
+        """Input wakes :meth:`wait` again, at once if some is waiting."""
+        self._epoll.modify(self.fd, _READABLE)
+
+    def close(self) -> None:
+        """Close the epoll descriptor (the port's own descriptors belong to pyserial)."""
+        self._epoll.close()
+
+    def _drain_abort(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            os.read(self.abort, 1000)
+
+    def ready_now(self) -> bool:
+        """Input is waiting right now (False when another reader took it meanwhile)."""
+        return bool(select.select([self.fd], [], [], 0.0)[0])
+
+    def take(self) -> bytes:
+        """The input that :meth:`wait` or :meth:`ready_now` just reported; never blocks.
+
+        Raises pyserial's SerialException when the device is gone, like ``Serial.read``.
+        """
         try:
-            data = os.read(fd, 4096)
+            data = os.read(self.fd, 4096)
         except (BlockingIOError, InterruptedError):
             return b""
         except OSError as exc:
@@ -142,7 +193,31 @@ def chunk_reader(ser: serial.SerialBase) -> Callable[[], bytes]:
             )
         return data
 
-    return read_chunk
+
+def polled_port(ser: serial.SerialBase) -> PolledPort | None:
+    """The port's descriptors when it is a local POSIX port, else None (URLs: RFC 2217...)."""
+    fd = getattr(ser, "fd", None)
+    abort = getattr(ser, "pipe_abort_read_r", None)
+    if not isinstance(fd, int) or not isinstance(abort, int):
+        return None
+    return PolledPort(fd, abort)
+
+
+def chunk_reader(ser: serial.SerialBase) -> Callable[[], bytes]:
+    """A function returning whatever bytes are available (b"" after the read timeout).
+
+    For a local POSIX port this is one ``select`` and one ``os.read`` of up to 4 KiB (see
+    :class:`PolledPort`), instead of pyserial's ``read(1)`` + ``in_waiting`` + ``read(n)`` (five
+    system calls and two Timeout objects per chunk); it honours pyserial's ``cancel_read()``
+    pipe and raises the same SerialException on a vanished device. Every other transport uses
+    the portable form.
+    """
+    port = polled_port(ser)
+    if port is None:
+        return lambda: _portable_read(ser)
+    port.close()  # wait_own needs no epoll set
+    timeout = ser.timeout or 0.0
+    return lambda: port.take() if port.wait_own(timeout) else b""
 
 
 def _portable_read(ser: serial.SerialBase) -> bytes:

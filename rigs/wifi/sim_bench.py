@@ -37,6 +37,7 @@ from typing import Any
 
 from rigs.bench import Bench, WifiNetwork, WifiStation
 from rigs.errors import RigFault
+from rigs.net.endpoint import StationEndpoint
 from rigs.net.lan import STATION_IFACE, Lan
 from rigs.net.netns import DEFAULT_RUN_DIR
 from rigs.net.openvpn import Push
@@ -263,6 +264,14 @@ class SimWifiBench(Service):
         if self._ca is None:
             self._ca = BenchCa().start()
         return VpnServer(self.lan.server_ns(ssid), str(self.lan.gateway(ssid)), self._ca, push)
+
+    def station_endpoint(self, station_id: str) -> StationEndpoint:
+        """The rig's sockets on bench station ``station_id`` (associated: it has an address)."""
+        role = self.plan(station_id).role
+        address = self.lan.station_address(role)
+        if address is None:
+            raise RigFault(f"wifi station {station_id} is not associated: no address for sockets")
+        return StationEndpoint(self.lan.station_ns(role), STATION_IFACE, str(address))
 
     def plan(self, station_id_or_role: str) -> SimStationPlan:
         for plan in self.plans:

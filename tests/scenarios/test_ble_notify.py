@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import allure
 import pytest
 
 from fixtures.ble import CentralHandle
@@ -26,7 +27,11 @@ PERIPHERAL = "watch-sensor"
 COUNT = 80
 PERIOD_S = 0.025
 
-pytestmark = pytest.mark.needs("ble")
+pytestmark = [
+    pytest.mark.needs("ble"),
+    allure.feature("BLE notify"),
+    allure.severity(allure.severity_level.NORMAL),
+]
 
 
 def test_ble_notify_stream_is_delivered_within_limits(

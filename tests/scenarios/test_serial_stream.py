@@ -28,6 +28,8 @@ COUNT = 150
 PERIOD_S = 0.02
 SYNC_EXCHANGES = 16
 
+pytestmark = [allure.feature("Serial stream"), allure.severity(allure.severity_level.NORMAL)]
+
 
 def sensor_board(bench: Bench, serial_board: OpenSerialBoard) -> OpenBoard:
     """The bench's sensor board (by role), else its first board."""
@@ -45,7 +47,6 @@ def run_stream(board: OpenBoard, judge: Judge, *, trend: bool = True) -> Deliver
     return judge(recorder, PATH, trend=trend)
 
 
-@allure.feature("serial boards")
 @allure.title("A board's stream arrives complete, in order and on time")
 @pytest.mark.needs("serial")
 def test_serial_stream(bench: Bench, serial_board: OpenSerialBoard, judge_delivery: Judge) -> None:
@@ -55,7 +56,6 @@ def test_serial_stream(bench: Bench, serial_board: OpenSerialBoard, judge_delive
     assert summary.clock_method == "offset-corrected"
 
 
-@allure.feature("serial boards")
 @allure.title("Self-test: a stalled board fails the stream with a late-burst message")
 @pytest.mark.needs("serial")
 @pytest.mark.sim_only

@@ -35,7 +35,11 @@ from rigs.measure import DeliverySummary
 from rigs.report.delivery import allure_active
 from rigs.scenario.watch_delivery import SCENARIO, Plan, WatchDelivery, causes, recorder
 
-pytestmark = [pytest.mark.needs("ble", "dut"), allure.feature("Watch delivery")]
+pytestmark = [
+    pytest.mark.needs("ble", "dut"),
+    allure.feature("Watch delivery"),
+    allure.severity(allure.severity_level.CRITICAL),
+]
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -27,6 +27,7 @@ from rigs.dut.sim.config import SimDutConfig
 from rigs.dut.sim.fault_board import FaultBoard
 from rigs.dut.sim.mcast import AppError, MulticastApp
 from rigs.dut.sim.push import PushProvider
+from rigs.dut.sim.route import RouteArgsError, net_route
 from rigs.dut.sim.vpn import ProfileError, VpnClient
 from rigs.dut.sim.watch import Reading, WatchSession
 from rigs.errors import BenchFileError, HardwareGone, HardwareTimeout, ProtocolError
@@ -86,6 +87,7 @@ class SimDutApp:
             "vpn.down": self._vpn_down,
             "vpn.state": self._vpn_state,
         }
+        self._handlers["net.route"] = self._net_route  # v1.1, its own block (rigs/dut/sim/route.py)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -222,7 +224,7 @@ class SimDutApp:
             return
         try:
             result = await handler(dict(msg.get("args", {})))
-        except (BadArgs, BenchFileError, KeyError, ProfileError) as error:
+        except (BadArgs, BenchFileError, KeyError, ProfileError, RouteArgsError) as error:
             self._write(protocol.reply_error(request_id, "bad_args", str(error)))
         except Unsupported as error:
             self._write(protocol.reply_error(request_id, "unsupported", str(error)))
@@ -332,7 +334,7 @@ class SimDutApp:
             self.faults.set(name, on, args.get("params") or {})
         except (AppError, BenchFileError, KeyError):
             raise
-        except Exception as error:  # e.g. nft failed: the fault could not be applied
+        except Exception as error:  # e.g. nf_tables refused it: the fault could not be applied
             raise AppError(f"fault {name} could not be switched: {error}") from error
         self.emit("fault", {"name": name, "on": on})
         return {"active": self.faults.active()}
@@ -353,6 +355,11 @@ class SimDutApp:
 
     async def _vpn_state(self, _args: dict[str, Any]) -> dict[str, Any]:
         return self._vpn_client().snapshot()
+
+    async def _net_route(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self._ns is None:  # no part needed the namespace yet: the route lookup does
+            self._ns = Netns.attach("/proc/self/ns/net")
+        return await net_route(self._ns, args)
 
     @staticmethod
     def _no_watch_app(_reading: Reading) -> None:

@@ -36,6 +36,7 @@ from rigs.measure.probe import encode_probe
 from rigs.net.faults import NftFault
 from rigs.net.multicast import IP_MULTICAST_ALL, MAX_DATAGRAM, MulticastReceiver
 from rigs.net.netns import Netns
+from rigs.net.nftables import udp_drop
 
 SIOCGIFADDR = 0x8915
 RECEIVED_EVENT_EVERY_S = 0.5
@@ -273,7 +274,7 @@ class MulticastApp:
             self.blocked = on
         elif name == "multicast_silent_egress_drop":
             if on and self._drop is None:
-                rule = f"ip daddr {self.config.group} udp dport {self.config.port} counter drop"
+                rule = udp_drop(self.config.group, self.config.port)
                 drop = NftFault(self.ns, "egress_drop", {"egress": [rule]}, self.config.iface)
                 drop.enable()
                 self._drop = drop

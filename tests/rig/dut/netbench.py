@@ -20,9 +20,13 @@ from rigs.dut.agent import AgentServer, DutLink
 from rigs.dut.sim import SimDutProcess
 from rigs.net.lan import Lan, new_prefix
 from rigs.net.netns import Netns
+from rigs.net.openvpn import Push
+from rigs.net.openvpn_pki import BenchCa
 from rigs.net.push_server import PushServer
 from rigs.net.radio_hook import LanRadioHook
 from rigs.net.topology import LanSpec
+from rigs.net.vpn_server import VpnServer
+from rigs.tools.debs import ensure_program
 from rigs.wifi.sim import AccessPoint, Security, SimStation, SimulatedSupplicant
 from rigs.wifi.station import Station
 
@@ -46,6 +50,10 @@ class NetBench:
         config = {"agent": {"host": host, "port": port}, **sections}
         return SimDutProcess(config, netns=self.lan.station_ns("dut"), log_dir=tmp_path)
 
+    def vpn_server(self, ca: BenchCa, push: Push) -> VpnServer:
+        """The rig's real OpenVPN server on lab's gateway (start it with ``with``)."""
+        return VpnServer(self.lan.server_ns(LAB), str(self.lan.gateway(LAB)), ca, push)
+
     def push_section(self, **extra: Any) -> dict[str, Any]:
         return {
             "ctrl": str(self.supplicant.socket_path("wlan0")),
@@ -56,6 +64,11 @@ class NetBench:
             "poll_s": 0.05,
             **extra,
         }
+
+
+def vpn_section(**extra: Any) -> dict[str, Any]:
+    """The simulated DUT's ``vpn`` config: a real openvpn client (fetched if missing)."""
+    return {"openvpn": str(ensure_program("openvpn")), **extra}
 
 
 def _mgmt_link(lan: Lan, mgmt: Netns) -> None:

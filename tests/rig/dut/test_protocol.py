@@ -80,8 +80,10 @@ def test_protocol_v1_1_is_a_minor_version_a_v1_app_never_notices() -> None:
     assert protocol.negotiate(["1.1"], [1]) is None  # a v1.1-only app and a v1 rig
     assert protocol.at_least("1.1", "1.1") and protocol.at_least("1.2", 1)
     assert not protocol.at_least(1, "1.1") and not protocol.at_least(2, "1.1")
-    assert set(protocol.SINCE) == {"vpn.up", "vpn.down", "vpn.state", "clock.sync"}
-    assert set(protocol.SINCE) <= set(protocol.COMMANDS)
+    assert {"vpn.up", "vpn.down", "vpn.state"} <= set(protocol.SINCE) <= set(protocol.COMMANDS)
+    assert protocol.SINCE["net.route"] == "1.1"  # the phone's own route lookup
+    assert protocol.SINCE["clock.sync"] == "1.1"  # the watch's clock
+    assert set(protocol.SINCE.values()) == {"1.1"}
     assert "vpn.state" in protocol.EVENTS
     hello = protocol.Hello("phone", "p", "1", "d", (1, "1.1"))
     assert protocol.Hello.from_message(hello.to_message()).protocols == (1, "1.1")

@@ -3,13 +3,13 @@ the phone-like station (no multicast route)."""
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 from pathlib import Path
 
 import pytest
 
+from fixtures.requirements import requires_root
 from rigs.bench import load_bench
 from rigs.dut.cli import fault_lines
 from rigs.dut.faults import names
@@ -86,7 +86,7 @@ def test_hci_relay_pipes_both_ways_and_closes_everything() -> None:
     assert relay.connections == 1 and not thread.is_alive()
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (or unshare --map-root-user)")
+@requires_root(why="the namespace tests")
 def test_phone_like_station_gets_no_multicast_route() -> None:
     spec = LanSpec.of([("lab", "10.79.1.0/24")], stations=("rig", "dut"))
     spec = LanSpec(spec.ssids, spec.stations, no_multicast_route=("dut",))

@@ -9,19 +9,20 @@ from typing import Any
 
 import pytest
 
+from fixtures.requirements import requires_root
 from rigs.dut.agent import DutLink
+from rigs.dut.vpn import vpn_connected
 from rigs.net.air import AirCapture
-from rigs.net.faults import nft_available
 from rigs.net.multicast import MulticastSender, send_probes
-from rigs.net.vpn import VpnTunnel
-from tests.rig.dut.netbench import LAB, net_bench, wait_phone
+from rigs.net.openvpn import Push
+from rigs.net.openvpn_pki import BenchCa
+from tests.rig.dut.netbench import LAB, net_bench, vpn_section, wait_phone
 
 GROUP, PORT = "239.255.0.1", 45454
 MCAST = {"iface": "wlan0", "group": GROUP, "port": PORT}
 
 pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root (or unshare --map-root-user)"),
-    pytest.mark.skipif(not nft_available(), reason="nft not installed"),
+    requires_root(why="the namespace tests"),
 ]
 
 
@@ -65,16 +66,22 @@ def test_multicast_healthy_then_egress_drop_then_blocked_until_reset(tmp_path: P
             assert _air_count(air, 10) == 10
 
 
-def test_multicast_join_on_default_route_lands_in_the_def1_tunnel(tmp_path: Path) -> None:
-    with net_bench(tmp_path) as bench, bench.dut(tmp_path, multicast=MCAST):
+@pytest.mark.skipif(not os.access("/dev/net/tun", os.R_OK | os.W_OK), reason="no /dev/net/tun")
+def test_multicast_join_on_default_route_lands_in_the_def1_tunnel(
+    tmp_path: Path, ca: BenchCa
+) -> None:
+    with (
+        net_bench(tmp_path) as bench,
+        bench.vpn_server(ca, Push.def1()) as server,
+        bench.dut(tmp_path, multicast=MCAST, vpn=vpn_section()),
+    ):
         dut_ns = bench.lan.station_ns("dut")
         dut_ns.run(["ip", "route", "del", "224.0.0.0/4", "dev", "wlan0"])  # as on a phone
         phone = wait_phone(bench)
         with (
-            VpnTunnel.def1(bench.lan, "dut") as vpn,
+            vpn_connected(phone, server.profile()),
             AirCapture(bench.lan.ap, bench.lan.ap_port("dut")) as air,
         ):
-            assert vpn.reader is not None
             assert phone.request("multicast.join")["via"] == "wlan0"
             assert _send(phone, 10)["ok"] == 10
             assert _air_count(air, 10) == 10  # by interface: the VPN changes nothing
@@ -82,6 +89,7 @@ def test_multicast_join_on_default_route_lands_in_the_def1_tunnel(tmp_path: Path
             phone.set_fault("multicast_join_on_default_route")
             assert phone.request("multicast.join")["via"] == "default route"
             assert _send(phone, 10)["ok"] == 10
-            assert vpn.reader.wait_for(GROUP, 2.0, at_least=10, proto="udp", dport=PORT)
+            # Into the phone's tunnel, out at the rig's OpenVPN server:
+            assert server.capture.wait_for(GROUP, 2.0, at_least=10, proto="udp", dport=PORT)
             assert _air_count(air, 10) == 10  # no more than the healthy batch
-            assert vpn.reader.count_to(GROUP, "udp", PORT) == 10
+            assert server.capture.count_to(GROUP, "udp", PORT) == 10

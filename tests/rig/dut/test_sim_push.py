@@ -7,12 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from rigs.net.reach import tcp_connects
-from rigs.net.vpn import VpnTunnel
-from tests.rig.dut.netbench import GUEST, LAB, PUSH_PORT, net_bench, wait_phone
+from fixtures.requirements import requires_root
+from rigs.dut.route import net_route
+from rigs.dut.vpn import vpn_connected
+from rigs.net.openvpn import Push
+from rigs.net.openvpn_pki import BenchCa
+from tests.rig.dut.netbench import GUEST, LAB, PUSH_PORT, net_bench, vpn_section, wait_phone
 
 pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root (or unshare --map-root-user)"),
+    requires_root(why="the namespace tests"),
     pytest.mark.skipif(not os.access("/dev/net/tun", os.R_OK | os.W_OK), reason="no /dev/net/tun"),
 ]
 
@@ -21,8 +24,14 @@ def _started(data: dict[str, object]) -> bool:
     return data["state"] == "started"
 
 
-def test_push_provider_runs_on_the_matching_ssid_and_survives_def1(tmp_path: Path) -> None:
-    with net_bench(tmp_path) as bench, bench.dut(tmp_path, push=bench.push_section()):
+def test_push_provider_runs_on_the_matching_ssid_and_survives_def1(
+    tmp_path: Path, ca: BenchCa
+) -> None:
+    with (
+        net_bench(tmp_path) as bench,
+        bench.vpn_server(ca, Push.def1()) as server,
+        bench.dut(tmp_path, push=bench.push_section(), vpn=vpn_section()),
+    ):
         phone = wait_phone(bench)
         started = phone.events.wait_event("push.provider", 10, where=_started)
         assert started.data["ssid"] == LAB
@@ -30,7 +39,7 @@ def test_push_provider_runs_on_the_matching_ssid_and_survives_def1(tmp_path: Pat
         assert bench.push.push(10, period_s=0.01) == 10
         assert bench.push.wait_acked(10, 5), bench.push.summary()
         mark = phone.events.mark()
-        with VpnTunnel.def1(bench.lan, "dut"):
+        with vpn_connected(phone, server.profile()):
             bench.push.push(10, period_s=0.01)
             assert bench.push.wait_acked(20, 5)
             stops = phone.events.events("push.provider", after=mark)
@@ -42,23 +51,25 @@ def test_push_provider_runs_on_the_matching_ssid_and_survives_def1(tmp_path: Pat
 
 
 def test_push_default_route_judge_stops_under_def1_with_no_network_available(
-    tmp_path: Path,
+    tmp_path: Path, ca: BenchCa
 ) -> None:
-    with net_bench(tmp_path) as bench:
+    with net_bench(tmp_path) as bench, bench.vpn_server(ca, Push.def1()) as server:
         faults = ["push_default_route_judge"]
-        with bench.dut(tmp_path, push=bench.push_section(), faults=faults):
+        push, vpn = bench.push_section(), vpn_section()
+        with bench.dut(tmp_path, push=push, vpn=vpn, faults=faults):
             phone = wait_phone(bench)
             phone.events.wait_event("push.provider", 10, where=_started)
             mark = phone.events.mark()
-            with VpnTunnel.def1(bench.lan, "dut"):
+            with vpn_connected(phone, server.profile()):
                 stopped = phone.events.wait_event(
                     "push.provider", 5, after=mark, where=lambda d: d["state"] == "stopped"
                 )
                 assert stopped.data["reason"] == "no network available"
                 assert stopped.data["ssid"] == LAB
-                # ...although the push server is still reachable on the Wi-Fi LAN:
+                # ...although the phone itself still reaches the push server on the Wi-Fi LAN:
                 gateway = str(bench.lan.gateway(LAB))
-                assert tcp_connects(bench.lan.station_ns("dut"), gateway, PUSH_PORT, 2.0)
+                answer = net_route(phone, gateway, port=PUSH_PORT, timeout_s=2.0)
+                assert answer.iface == "wlan0" and answer.reach is not None and answer.reach.ok
                 assert phone.state()["push"]["running"] is False
 
 

@@ -9,7 +9,6 @@ under def1 and not under a split tunnel. A v1 app is never sent a VPN command.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,7 @@ from rigs.net.openvpn import Push
 from rigs.net.openvpn_pki import BenchCa
 from rigs.net.routes import OUTSIDE_ADDRESS, route_get
 from rigs.net.vpn_server import VpnServer
-from rigs.tools.debs import ensure_program
-from tests.rig.dut.netbench import LAB, NetBench, net_bench, wait_phone
+from tests.rig.dut.netbench import LAB, NetBench, net_bench, vpn_section, wait_phone
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root (or unshare --map-root-user)"),
@@ -30,18 +28,12 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def ca() -> Iterator[BenchCa]:
-    with BenchCa() as made:
-        yield made
-
-
 def _vpn(**extra: Any) -> dict[str, Any]:
-    return {"openvpn": str(ensure_program("openvpn")), **extra}
+    return vpn_section(**extra)
 
 
 def _server(bench: NetBench, ca: BenchCa, push: Push) -> VpnServer:
-    return VpnServer(bench.lan.server_ns(LAB), str(bench.lan.gateway(LAB)), ca, push)
+    return bench.vpn_server(ca, push)
 
 
 def test_vpn_up_installs_openvpns_routes_and_vpn_down_removes_them(

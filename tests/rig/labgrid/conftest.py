@@ -7,12 +7,11 @@ why, only when labgrid cannot be installed, ser2net is missing, or namespaces ar
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 
 import pytest
 
+from fixtures.requirements import skip_unless_program, skip_unless_root
 from rigs.errors import RigFault
 from rigs.labgrid.client import find_client
 from rigs.labgrid.install import ensure_labgrid
@@ -35,10 +34,8 @@ def labgrid_client() -> str:
 @pytest.fixture(scope="module")
 def lab(labgrid_client: str) -> Iterator[LabgridLab]:
     """Coordinator, exporter (ser2net) and the board emulator in a private namespace."""
-    if shutil.which("ser2net", path=os.environ.get("PATH", "") + ":/usr/sbin") is None:
-        pytest.skip("ser2net is not installed (Debian: apt-get install ser2net)")
-    if os.geteuid() != 0:
-        pytest.skip("needs root (or run inside unshare --user --map-root-user --net --mount)")
+    skip_unless_program("ser2net", why="the labgrid tests")
+    skip_unless_root(why="the labgrid tests")
     built = LabgridLab(labgrid_client)
     try:
         built.start()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
+from fixtures.requirements import skip_unless_root
 from rigs.net.lan import Lan
 from rigs.net.topology import LanSpec
 
@@ -22,7 +22,6 @@ def lan_spec() -> LanSpec:
 @pytest.fixture
 def lan() -> Iterator[Lan]:
     """A LAN with no station associated yet."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root (or run inside unshare --user --map-root-user --net --mount)")
+    skip_unless_root(why="the namespace tests")
     with Lan(lan_spec()) as built:
         yield built

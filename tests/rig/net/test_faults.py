@@ -17,8 +17,6 @@ from rigs.net.multicast import (
 )
 from tests.rig.net.conftest import LAB
 
-pytestmark = pytest.mark.skipif(not faults.nft_available(), reason="nft (nftables) not installed")
-
 
 def _pair(lan: Lan) -> None:
     lan.associate("rig", LAB)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import socket
 
 import pytest
 
+from fixtures.requirements import requires_root
 from rigs.errors import RigFault
 from rigs.net.lan import Lan
 from rigs.net.netns import list_namespaces
@@ -21,7 +21,7 @@ def _host_links() -> list[str]:
     return sorted(name for _, name in socket.if_nameindex())
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+@requires_root(why="the namespace tests")
 def test_build_and_teardown_leave_nothing_behind() -> None:
     links_before = _host_links()
     with Lan(lan_spec()) as lan:
@@ -39,7 +39,7 @@ def test_build_and_teardown_leave_nothing_behind() -> None:
         lan.ap  # noqa: B018 - the property raises once torn down
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+@requires_root(why="the namespace tests")
 def test_a_failed_test_still_tears_down() -> None:
     prefix = ""
     with pytest.raises(RuntimeError), Lan(lan_spec()) as lan:

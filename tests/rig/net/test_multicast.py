@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import io
+import time
 
+import pytest
+
+from rigs.measure.probe import decode_probe
 from rigs.net.air import AirCapture
 from rigs.net.lan import STATION_IFACE, Lan
 from rigs.net.multicast import (
@@ -12,8 +16,11 @@ from rigs.net.multicast import (
     MulticastReceiver,
     MulticastSender,
     measure_multicast,
+    send_probes,
 )
+from rigs.net.packets import udp_payload
 from rigs.net.pcap import LINKTYPE_ETHERNET, read_pcap
+from rigs.wait import poll_until
 from tests.rig.net.conftest import GUEST, LAB
 
 COUNT = 200
@@ -81,3 +88,45 @@ def test_pcap_file_layout() -> None:
     assert data[:4] == bytes.fromhex("d4c3b2a1")  # 0xa1b2c3d4 little-endian
     linktype, records = read_pcap(data)
     assert linktype == 1 and records == [PcapRecord(1.5, b"\x01\x02\x03")]
+
+
+def test_air_frames_filter_by_group_time_and_direction_and_the_probe_is_the_payload(
+    lan: Lan,
+) -> None:
+    lan.associate("rig", LAB)
+    lan.associate("dut", LAB)
+    with (
+        AirCapture(lan.ap, lan.ap_port("dut")) as air,
+        MulticastSender(lan.station_ns("dut"), lan.station_address("dut") or "") as dut_tx,
+        MulticastSender(lan.station_ns("rig"), lan.station_address("rig") or "") as rig_tx,
+        MulticastSender(lan.station_ns("dut"), lan.station_address("dut") or "", port=9) as other,
+    ):
+        send_probes(dut_tx, None, 3)
+        assert air.wait_udp(DEFAULT_GROUP, DEFAULT_PORT, 3, timeout_s=2.0)
+        since = time.monotonic()
+        send_probes(dut_tx, None, 2, first_seq=10)
+        send_probes(rig_tx, None, 4, first_seq=20)
+        send_probes(other, None, 1)
+        group = (DEFAULT_GROUP, DEFAULT_PORT)
+        assert poll_until(lambda: len(air.frames(udp_to=group, from_station=False)) >= 4, 2.0)
+        assert air.wait_udp(DEFAULT_GROUP, 9, 1, timeout_s=2.0)
+    sent = air.frames(udp_to=group, from_station=True)
+    assert [decode_probe(udp_payload(f.data))[0] for f in sent] == [0, 1, 2, 10, 11]
+    later = air.frames(udp_to=group, since=since, from_station=True)
+    assert [decode_probe(udp_payload(f.data))[0] for f in later] == [10, 11]
+    towards = air.frames(udp_to=group, since=since, from_station=False)
+    assert [decode_probe(udp_payload(f.data))[0] for f in towards] == [20, 21, 22, 23]
+    assert len(air.frames(udp_to=(DEFAULT_GROUP, 9))) == 1
+
+
+def test_udp_payload_refuses_what_is_not_ipv4_udp() -> None:
+    frame = bytes(12) + b"\x08\x00" + bytes([0x45]) + bytes(8) + b"\x11" + bytes(10)
+    frame += b"\x00\x01\x00\x02\x00\x0c\x00\x00" + b"payload"
+    assert udp_payload(frame) == b"payload"
+    vlan = frame[:12] + b"\x81\x00\x00\x05" + frame[12:]
+    assert udp_payload(vlan) == b"payload"
+    tcp = frame[:23] + b"\x06" + frame[24:]
+    with pytest.raises(ValueError, match="not an IPv4/UDP frame"):
+        udp_payload(tcp)
+    with pytest.raises(ValueError, match="not an IPv4/UDP frame"):
+        udp_payload(b"\x00" * 10)

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.requirements import requires_root
 from rigs.errors import RigFault
 from rigs.net.lan import new_prefix
 from rigs.net.netns import Netns, list_namespaces, stale_namespaces
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+pytestmark = requires_root(why="the namespace tests")
 
 SO_NETNS_COOKIE = 71  # linux/socket.h, Linux >= 5.14
 

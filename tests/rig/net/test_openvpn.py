@@ -20,6 +20,7 @@ from rigs.errors import HardwareTimeout, RigFault
 from rigs.net.lan import Lan
 from rigs.net.openvpn import OpenVpnProcess, Push, client_config
 from rigs.net.openvpn_pki import BenchCa, Credentials
+from rigs.net.reach import TcpServer, tcp_connects
 from rigs.net.routes import OUTSIDE_ADDRESS, default_route_interfaces, route_get
 from rigs.net.vpn_server import VpnServer
 from tests.rig.net.conftest import LAB
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 CORPORATE = "198.51.100.9"  # TEST-NET-2: inside the split prefix below
+PUSH_PORT = 5223
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +65,11 @@ def test_def1_push_installs_openvpns_routes_lan_stays_on_wlan0(lan: Lan, ca: Ben
         routes = dut.run(["ip", "-o", "route"]).stdout
         assert "0.0.0.0/1 via 10.8.0.1 dev tun0" in routes
         assert "128.0.0.0/1 via 10.8.0.1 dev tun0" in routes
-        # The LAN push server (the VPN server's own host) stays on Wi-Fi...
+        # The LAN push server (the VPN server's own host) stays on Wi-Fi, and is reachable...
         assert route_get(dut, gateway).iface == "wlan0"
+        with TcpServer(lan.server_ns(LAB), gateway, PUSH_PORT) as push:
+            assert tcp_connects(dut, gateway, PUSH_PORT, timeout_s=2.0)
+            assert push.wait_accepted(1)
         # ...everything else goes into the tunnel; "default" still names wlan0 (the field bug).
         assert route_get(dut, OUTSIDE_ADDRESS).iface == "tun0"
         assert route_get(dut, CORPORATE).iface == "tun0"

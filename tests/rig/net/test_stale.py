@@ -6,13 +6,12 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
-
+from fixtures.requirements import requires_root
 from rigs.bench import load_bench
 from rigs.net.netns import Netns, remove_stale_namespaces, stale_namespaces
 from rigs.ops.doctor import check_stale_namespaces
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="creating namespaces needs root here")
+pytestmark = requires_root(why="the namespace tests")
 
 
 def dead_pid() -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 
 from rigs.net import faults
 from rigs.net.air import AirCapture
@@ -46,11 +45,10 @@ def main() -> None:
             result["multicast_received"] = summary.received
             air.wait_udp(DEFAULT_GROUP, DEFAULT_PORT, 50, timeout_s=2.0)
             result["air"] = air.udp_count(DEFAULT_GROUP, DEFAULT_PORT)
-            if shutil.which("nft"):
-                with faults.egress_drop(lan, "dut"):
-                    dropped = measure_multicast(tx, rx, "unpriv.dropped", 20, drain_s=0.3)
-                result["dropped_received"] = dropped.received
-                result["air_after_drop"] = air.udp_count(DEFAULT_GROUP, DEFAULT_PORT)
+            with faults.egress_drop(lan, "dut"):
+                dropped = measure_multicast(tx, rx, "unpriv.dropped", 20, drain_s=0.3)
+            result["dropped_received"] = dropped.received
+            result["air_after_drop"] = air.udp_count(DEFAULT_GROUP, DEFAULT_PORT)
         result["namespaces"] = len(lan.namespaces())
     result["left_in_run_dir"] = [n for n in os.listdir("/run/netns") if n.startswith(lan.prefix)]
     print(json.dumps(result))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
+
+from fixtures.requirements import requires_root
 
 CONFTEST = 'pytest_plugins = ["fixtures.plugin"]\n'
 
@@ -40,7 +40,7 @@ def test_released_after_each_test(bench_leases):
 """
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="the simulated Wi-Fi bench needs namespaces (root)")
+@requires_root(why="the namespace tests")
 def test_device_fixtures_hold_a_lease_while_open(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_inner=INNER)

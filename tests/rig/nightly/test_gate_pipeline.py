@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.requirements import find_program, requires_program
 from rigs.cli import main
 from rigs.report.gate import parse_gate, read_history, run_gate
 from rigs.report.generate import HISTORY_FILE, generate
@@ -158,7 +158,7 @@ def test_metrics_page_data_matches_the_gate(nights: dict[str, object]) -> None:
     assert newest["metrics"]["nightly.probe.p95"] == 12.0  # the page's "previous" = the gate's
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = find_program("chromium") or find_program("chromium-browser")
 
 
 def _chromium(url: str, profile: Path) -> tuple[str, list[str]]:
@@ -195,7 +195,7 @@ def _chromium(url: str, profile: Path) -> tuple[str, list[str]]:
     return done.stdout, problems
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install chromium)")
+@requires_program("chromium", why="the report-in-a-browser test")
 def test_report_renders_in_a_real_browser(nights: dict[str, object], tmp_path: Path) -> None:
     # control: the console detector does see a console error
     _, seen = _chromium(

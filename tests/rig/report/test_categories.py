@@ -91,5 +91,8 @@ def test_allurerc_is_an_es_module_with_only_known_keys() -> None:
     text = render(config)
     assert text.splitlines()[1].startswith("export default {")
     known = {"name", "output", "historyPath", "appendHistory", "categories", "plugins"}
+    known |= {"hideLabels"}  # @allurereport/core config.js accepts it too
     assert set(config) <= known
+    awesome = config["plugins"]["awesome"]["options"]  # type: ignore[index]
+    assert awesome["groupBy"] == ["feature", "story"] and awesome["reportName"] == "nightly"
     assert config["appendHistory"] is True

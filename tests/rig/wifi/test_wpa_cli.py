@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
+from fixtures.requirements import find_program, requires_program
 from rigs.wifi.sim import SimulatedSupplicant
 from rigs.wifi.station import Station
 
 from .conftest import LAB_BSSID, STA_MAC
 
-WPA_CLI = shutil.which("wpa_cli")
-pytestmark = pytest.mark.skipif(
-    WPA_CLI is None, reason="wpa_cli not installed (apt package wpasupplicant)"
+WPA_CLI = find_program("wpa_cli")
+pytestmark = requires_program(
+    "wpa_cli", why="the wpa_cli format tests", install="apt-get install wpasupplicant"
 )
 
 

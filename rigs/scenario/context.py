@@ -1,0 +1,97 @@
+"""The one object a scenario gets: the bench, the phone and the bench's parts, by their faces.
+
+Before this, every test of a suite took the same five fixtures and passed all five on
+(REVIEW.md §1.2 D2), and the suites reached into the simulator for the rest (``sim_wifi.lan``,
+``lan.station_ns(role)``). A :class:`ScenarioContext` carries only faces a lab bench can also
+provide: the phone's agent link, :class:`BenchNetwork` (the rig-hosted push and OpenVPN servers,
+the bench file's networks, the rig's own station's sockets), stations opened through pywifi,
+the capture of the air at a station's AP port, the judge and the metrics. The pytest fixture
+that builds it is ``fixtures/scenario.py``; a script can build one the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from rigs.bench import Bench, DutAgent, WifiNetwork
+from rigs.dut.link import DutLink
+from rigs.errors import RigFault
+from rigs.measure import DeliverySummary, PathRecorder
+from rigs.net.air import AirCapture
+from rigs.net.endpoint import StationEndpoint
+from rigs.net.openvpn import Push
+from rigs.net.push_server import PushServer
+from rigs.net.vpn_server import VpnServer
+from rigs.report.perf import PerfMetrics
+from rigs.wifi.station import Station
+
+
+class BenchNetwork(Protocol):
+    """What the LAN suites use of the bench besides the phone (both benches provide it)."""
+
+    @property
+    def push_server(self) -> PushServer:
+        """The rig-hosted local push server on the push SSID."""
+        ...
+
+    def vpn_server(self, push: Push) -> VpnServer:
+        """A real OpenVPN server the phone can reach, pushing ``push`` (start it with ``with``)."""
+        ...
+
+    def network(self, ssid: str) -> WifiNetwork:
+        """The bench file's network ``ssid`` (its PSK variable for the station)."""
+        ...
+
+    def station_endpoint(self, station_id: str) -> StationEndpoint:
+        """Where the rig's sockets on its own station ``station_id`` live."""
+        ...
+
+    def reset(self) -> None:
+        """Back to a fresh bench between two runs of one test (stations idle, books empty)."""
+        ...
+
+
+class Judge(Protocol):
+    """Summary → report → limits (``fixtures/delivery.py``); raises LimitsBreached."""
+
+    def __call__(
+        self, recorder: PathRecorder, scenario: str, *, trend: bool = True
+    ) -> DeliverySummary: ...
+
+
+@dataclass
+class ScenarioContext:
+    """One test's bench, phone and parts (see the module docstring)."""
+
+    bench: Bench
+    phone: DutLink
+    net: BenchNetwork
+    judge: Judge
+    metrics: PerfMetrics
+    open_station: Callable[[str], Station]
+    air: Callable[[str], AirCapture]
+    """The capture at station ``id``'s AP port for this test ("the air")."""
+    set_faults: Callable[[Sequence[str]], None]
+    """Exactly these simulated-DUT faults on (``sim_only`` self-tests)."""
+    _stations: dict[str, Station] = field(default_factory=dict)
+
+    @property
+    def dut(self) -> DutAgent:
+        """The bench's ``[dut]`` section (a LAN suite needs its station and match list)."""
+        cfg = self.bench.dut
+        if cfg is None or cfg.station is None:
+            raise RigFault(f"bench {self.bench.name!r}: [dut] with a station is required")
+        return cfg
+
+    def station(self, station_id: str) -> Station:
+        """Bench station ``station_id`` through pywifi, opened once per test."""
+        if station_id not in self._stations:
+            self._stations[station_id] = self.open_station(station_id)
+        return self._stations[station_id]
+
+    def associate(self, station_id: str, ssid: str, timeout_s: float = 10.0) -> None:
+        """Associate ``station_id`` to ``ssid`` with the bench file's key; returns on COMPLETED."""
+        psk_env = self.net.network(ssid).psk_env
+        self.station(station_id).associate(ssid, psk_env=psk_env, timeout=timeout_s)
