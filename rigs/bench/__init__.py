@@ -41,10 +41,10 @@ from rigs.bench.network import (
     parse_wifi_network,
     parse_wifi_station,
 )
-from rigs.bench.schema import Table
 from rigs.ble.params import LinkParams
 from rigs.errors import BenchFileError
 from rigs.measure.limits import Limits
+from rigs.schema import Table
 
 __all__ = [
     "BLE_SIM_KINDS",

@@ -1,7 +1,7 @@
 """Bench file sections for devices: serial boards (``[[serial]]``), BLE peripherals (``[[ble]]``).
 
 Part of :mod:`rigs.bench` (which re-exports everything here): the typed records a fixture or
-the CLI gets, and the parsers that build them from a :class:`~rigs.bench.schema.Table`, refusing
+the CLI gets, and the parsers that build them from a :class:`~rigs.schema.Table`, refusing
 bad values with the file, the key and the reason.
 """
 
@@ -12,10 +12,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from rigs.bench.schema import Table, ident
 from rigs.ble.params import LINK_FIELDS, LinkParams
 from rigs.faults import get as get_fault
 from rigs.labgrid.spec import LabgridSpec, parse_labgrid
+from rigs.schema import Table, ident
 
 #: Schemes pyserial's ``serial_for_url`` opens that make sense for a bench board.
 SERIAL_URL_SCHEMES = ("rfc2217", "socket", "loop", "spy", "alt", "hwgrep")

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import TypeVar
 
-from rigs.bench.schema import ENV_NAME, MAC, Table, ident
 from rigs.faults import names as fault_names
+from rigs.schema import ENV_NAME, MAC, Table, ident
 
 
 @dataclass(frozen=True)

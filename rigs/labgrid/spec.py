@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rigs.bench.schema import Table
+from rigs.schema import Table
 
 #: labgrid's own default when neither ``-x`` nor ``$LG_COORDINATOR`` is given.
 DEFAULT_COORDINATOR = "127.0.0.1:20408"

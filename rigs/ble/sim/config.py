@@ -26,10 +26,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rigs.bench.schema import read_json_object
 from rigs.ble.params import LinkParams
 from rigs.ble.sim.peripherals import PeripheralSpec
 from rigs.errors import BenchFileError
+from rigs.schema import read_json_object
 
 KINDS = ("heart_rate", "watch")
 """Peripheral kinds the air can simulate (both are the watch/sensor of the delivery scenario)."""

@@ -30,9 +30,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rigs.bench.schema import read_json_object
 from rigs.dut.faults import by_name
 from rigs.errors import BenchFileError
+from rigs.schema import read_json_object
 
 _TOP = ("agent", "identity", "ble", "watch", "push", "multicast", "vpn", "faults")
 
