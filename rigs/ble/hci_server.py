@@ -51,7 +51,7 @@ def rig_controller(name: str, link: LocalLink) -> Controller:
 def public_address_for(name: str) -> str:
     """``hci-7`` → ``02:52:49:47:00:07``: stable per client, distinct on one air."""
     number = int(name.rsplit("-", 1)[-1]) if name.rsplit("-", 1)[-1].isdigit() else 0
-    return "02:52:49:47:{:02X}:{:02X}".format((number >> 8) & 0xFF, number & 0xFF)
+    return f"02:52:49:47:{(number >> 8) & 0xFF:02X}:{number & 0xFF:02X}"
 
 
 class _HciClient(asyncio.Protocol):

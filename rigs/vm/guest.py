@@ -35,6 +35,8 @@ from typing import Any
 from rigs.errors import HardwareGone, HardwareTimeout
 from rigs.process import stop_child
 from rigs.vm.agent import CONTROL_PORT, PORT_DIR, READY
+from rigs.vm.clock_port import PORT_NAME as CLOCK_PORT
+from rigs.vm.clock_port import HostClockServer
 from rigs.vm.host import VmHost
 
 BOOT_TIMEOUT_S = 240.0
@@ -77,6 +79,7 @@ class Guest:
         tcp_links: Mapping[str, tuple[str, int]] | None = None,
         boot_timeout_s: float = BOOT_TIMEOUT_S,
         log_dir: Path | None = None,
+        host_clock: bool = False,
     ) -> None:
         self.host = host
         self.share = share
@@ -84,6 +87,8 @@ class Guest:
         self.memory = memory
         self.tcp_links = dict(tcp_links or {})
         self.boot_timeout_s = boot_timeout_s
+        self.host_clock = host_clock
+        self._clock: HostClockServer | None = None
         self._own_dir = log_dir is None
         self.dir = Path(tempfile.mkdtemp(prefix="rigs-vm-")) if log_dir is None else log_dir
         self.console_log = self.dir / "vng.log"
@@ -106,6 +111,12 @@ class Guest:
             "-device", "virtio-serial-pci",
             "-device", f"virtserialport,name={CONTROL_PORT},chardev=rigsctl",
         ]  # fmt: skip
+        if self.host_clock:
+            clock_sock = self.dir / "clock.sock"
+            qemu += [
+                "-chardev", f"socket,id=rigsclock,path={clock_sock},server=on,wait=off",
+                "-device", f"virtserialport,name={CLOCK_PORT},chardev=rigsclock",
+            ]  # fmt: skip
         for i, (name, (addr, port)) in enumerate(sorted(self.tcp_links.items())):
             qemu += [
                 "-chardev", f"socket,id=link{i},host={addr},port={port},nodelay=on,reconnect=1",
@@ -154,6 +165,9 @@ class Guest:
         if hello.get("pong") != READY:
             raise GuestCommandFailed(f"guest agent answered {hello!r}, not {READY}")
         self.uname = str(hello.get("uname"))
+        if self.host_clock:
+            self._clock = HostClockServer(self.dir / "clock.sock")
+            self._clock.start()
         self.boot_s = time.monotonic() - t0
 
     def _connect(self, deadline: float) -> socket.socket:
@@ -185,6 +199,9 @@ class Guest:
             with contextlib.suppress(OSError):
                 self._sock.close()
             self._sock = None
+        if self._clock is not None:
+            self._clock.close()
+            self._clock = None
         if self._proc is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self._proc.wait(POWEROFF_WAIT_S)
