@@ -33,3 +33,10 @@ def guest(vm_host: VmHost, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 @pytest.fixture
 def share(guest: Guest) -> Path:
     return guest.share
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A boot under TCG takes 30-60 s on a loaded machine: the default 60 s timeout is too short."""
+    for item in items:
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(600))
