@@ -14,8 +14,8 @@ import time
 from bleak import BleakClient, BleakScanner
 
 from rigs.ble.sim.watch_protocol import (
-    CONTROL_CHARACTERISTIC,
     CONTROL,
+    CONTROL_CHARACTERISTIC,
     ControlOp,
     decode_heart_rate,
     encode_control,
