@@ -3,7 +3,7 @@
 hostapd (WPA2-PSK, the key from ``RIG_PSK_VMBENCH``, written only to the guest's tmpfs) serves
 on wlan0; wpa_supplicant runs on wlan1; unmodified pywifi scans real beacons and associates
 through a real 4-way handshake; hwsim0 (the monitor of every hwsim frame) is the air capture.
-``sbin``: where hostapd and wpa_supplicant are (extracted .debs, so the host's PATH stays as a
+``root``: where hostapd and wpa_supplicant are (extracted .debs, so the host's PATH stays as a
 fresh machine has it). Prints one JSON line.
 """
 
@@ -19,13 +19,22 @@ import time
 SSID = "RigVmBench"
 
 
+def _which(name: str, root: str) -> str:
+    for sub in ("usr/sbin", "sbin", "usr/bin"):
+        if os.path.exists(f"{root}/{sub}/{name}"):
+            return f"{root}/{sub}/{name}"
+    return name
+
+
 def sh(*argv: str) -> None:
     subprocess.run(argv, check=True, capture_output=True, timeout=60)
 
 
-def main(sbin: str) -> dict[str, object]:
+def main(sbin: str, wrong_key: bool = False) -> dict[str, object]:
     psk = os.environ["RIG_PSK_VMBENCH"]
+    station_psk = psk[::-1] + "x" if wrong_key else psk
     sh("modprobe", "mac80211_hwsim", "radios=2")
+    sh("ip", "link", "set", "wlan0", "down")  # a previous run's hostapd may have left it up
     os.makedirs("/run/rigs-wifi", exist_ok=True)
     hostapd_conf = "/run/rigs-wifi/hostapd.conf"
     with open(os.open(hostapd_conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
@@ -40,16 +49,17 @@ def main(sbin: str) -> dict[str, object]:
     capture = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
     capture.bind(("hwsim0", 0))
     capture.settimeout(0.2)
-    logs = {n: open(f"/run/rigs-wifi/{n}.log", "wb") for n in ("hostapd", "wpa")}
-    procs = [
-        subprocess.Popen([f"{sbin}/hostapd", hostapd_conf], stdout=logs["hostapd"], stderr=subprocess.STDOUT),
-        subprocess.Popen(
-            [f"{sbin}/wpa_supplicant", "-i", "wlan1", "-D", "nl80211", "-c", "/run/rigs-wifi/wpa.conf"],
-            stdout=logs["wpa"], stderr=subprocess.STDOUT,
-        ),
-    ]  # fmt: skip
+    wpa = [_which("wpa_supplicant", sbin), "-i", "wlan1", "-D", "nl80211"]
+    commands = {
+        "hostapd": [_which("hostapd", sbin), hostapd_conf],
+        "wpa": [*wpa, "-c", "/run/rigs-wifi/wpa.conf"],
+    }
+    procs = []
+    for name, argv in commands.items():
+        with open(f"/run/rigs-wifi/{name}.log", "wb") as log:
+            procs.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT))
     try:
-        return _pywifi(psk, capture)
+        return _pywifi(station_psk, capture)
     finally:
         for proc in procs:
             proc.terminate()
@@ -97,4 +107,4 @@ def _pywifi(psk: str, capture: socket.socket) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(sys.argv[1])))
+    print(json.dumps(main(sys.argv[1], wrong_key="--wrong-key" in sys.argv[2:])))
