@@ -192,11 +192,17 @@ class SensorRadio:
             raise att.ATT_Error(att.ErrorCode.VALUE_NOT_ALLOWED) from None
 
     def _read_control(self, _connection: Connection) -> bytes:
+        """Status for a central that started the run over GATT: readings *due* so far.
+
+        A board books a slot with no central connected as skipped (no seq, no notify). For the
+        central those readings are lost all the same (the field bug: "never arrived"), so the
+        status counts sent + skipped; the board's books over serial keep them apart.
+        """
         sensor = self.sensor
         if sensor is None:
             return CONTROL.pack(0, 0, 0)
         running = sensor.state.name == "RUNNING"
-        return CONTROL.pack(int(running), sensor.sent, sensor.acks)
+        return CONTROL.pack(int(running), sensor.sent + sensor.skipped, sensor.acks)
 
     def _need_device(self) -> Device:
         if self._device is None:

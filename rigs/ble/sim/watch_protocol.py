@@ -31,7 +31,8 @@ Control (rig delivery service, write; read gives the status), 9 bytes::
 
     offset  size  field
     0       1     op         1 = start a stream, 2 = stop it (status: 1 = running, 0 = idle)
-    1       4     count      notifications to send, 0 = until stopped (status: sent so far)
+    1       4     count      notifications to send, 0 = until stopped (status: due so far,
+                             sent or skipped while no central was connected)
     5       4     period_us  time between notifications (status: acks received so far)
 """
 
