@@ -138,7 +138,9 @@ class LanPeer(Service):
 
     def _group_socket(self) -> socket.socket:
         sock = self._udp(self.ports.group, self.ports.group_port)
-        mreq = struct.pack("4s4s", socket.inet_aton(self.ports.group), socket.inet_aton(self.address))
+        mreq = struct.pack(
+            "4s4s", socket.inet_aton(self.ports.group), socket.inet_aton(self.address)
+        )
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
         return sock
 

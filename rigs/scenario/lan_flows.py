@@ -28,7 +28,7 @@ from rigs.scenario.vpn import Tunnel
 from rigs.wait import poll_until
 
 FLOWS_DONE_S = 10.0
-"""From ``flows.open`` to ``flows.done`` (≈ 0.3 s on the simulated bench for 4 × 20 packets)."""
+"""From ``flows.open`` to ``flows.done`` (≈ 0.3 s on the simulated bench for 4 x 20 packets)."""
 DRAIN_S = 0.5
 """After ``flows.done``: how long the last packets may take to reach the peer and the captures."""
 COUNT, PERIOD_MS = 20, 2.0
@@ -52,6 +52,13 @@ class Dest:
     port: int
     peer_counter: str
     """Which of the peer's counters says what arrived there."""
+    sent_key: str
+    """Which field of the DUT's class result says what it sent there."""
+
+    @property
+    def unit(self) -> str:
+        """TCP is counted in bytes (segments are the kernel's business), UDP in datagrams."""
+        return "bytes" if self.proto == "tcp" else "datagrams"
 
     def label(self) -> str:
         return f"{self.dst}:{self.port}/{self.proto}"
@@ -70,20 +77,21 @@ class FlowRow:
 
     @property
     def ok(self) -> bool:
-        return self.on_lan > 0 and self.in_tunnel == 0 and self.peer_received > 0
+        got_all = self.peer_received >= self.dut_sent and self.peer_received > 0
+        return self.on_lan > 0 and self.in_tunnel == 0 and got_all
 
 
 def destinations(peer: LanPeer) -> dict[str, list[Dest]]:
     """Each class's destinations at ``peer`` (the media pair has two: control and media)."""
     a, p = peer.address, peer.ports
     return {
-        "tcp_stream": [Dest(a, "tcp", p.tcp_stream, "tcp_stream")],
-        "udp_stream": [Dest(a, "udp", p.udp_stream, "udp_stream")],
+        "tcp_stream": [Dest(a, "tcp", p.tcp_stream, "tcp_stream", "bytes")],
+        "udp_stream": [Dest(a, "udp", p.udp_stream, "udp_stream", "sent")],
         "media_pair": [
-            Dest(a, "tcp", p.media_control, "media_control"),
-            Dest(a, "udp", p.media_udp, "media_udp"),
+            Dest(a, "tcp", p.media_control, "media_control", "control_bytes"),
+            Dest(a, "udp", p.media_udp, "media_udp", "sent"),
         ],
-        "multicast": [Dest(p.group, "udp", p.group_port, "multicast")],
+        "multicast": [Dest(p.group, "udp", p.group_port, "multicast", "sent")],
     }
 
 
@@ -127,14 +135,17 @@ class LanFlowsRun:
         done = flows_open(self.ctx.phone, self.peer, COUNT, PERIOD_MS)
         results: dict[str, dict[str, Any]] = done.get("results", {})
         dests = destinations(self.peer)
-        expected = {c: int(results.get(c, {}).get("sent", 0)) for c in dests}
-        poll_until(lambda: self._all_arrived(dests, expected), DRAIN_S)
-        for flow, targets in dests.items():
-            result = results.get(flow, {})
-            if result.get("error"):
-                self.findings.append(f"{flow}: the DUT reported: {result['error']}")
-            for dest in targets:
-                self.rows.append(self._row(flow, dest, int(result.get("sent", 0)), tunnel))
+        sent = {
+            (flow, d): int(results.get(flow, {}).get(d.sent_key) or 0)
+            for flow, targets in dests.items()
+            for d in targets
+        }
+        got = self.peer.received
+        poll_until(lambda: all(got()[d.peer_counter] >= n for (_, d), n in sent.items()), DRAIN_S)
+        for flow in dests:
+            if error := results.get(flow, {}).get("error"):
+                self.findings.append(f"{flow}: the DUT reported: {error}")
+        self.rows = [self._row(flow, d, n, tunnel) for (flow, d), n in sent.items()]
         return done
 
     def verdict(self) -> list[FlowRow]:
@@ -143,18 +154,20 @@ class LanFlowsRun:
         for row in self.rows:
             where = f"{row.flow}: {row.dest.label()}"
             if row.in_tunnel:
+                plural = "s" if row.in_tunnel != 1 else ""
                 self.findings.append(
-                    f"{where}: {row.in_tunnel} packets entered the VPN tunnel {iface} "
+                    f"{where}: {row.in_tunnel} packet{plural} entered the VPN tunnel {iface} "
                     f"(seen at the rig's OpenVPN server); {row.on_lan} reached the LAN"
                 )
             elif not row.on_lan:
                 self.findings.append(f"{where}: no packet reached the LAN (the air at the AP)")
-            if row.dut_sent and row.peer_received < self._peer_expects(row):
-                self.findings.append(
-                    f"{where}: the LAN peer received {row.peer_received} of {row.dut_sent} sent"
-                )
-            elif not row.peer_received:
+            if not row.peer_received:
                 self.findings.append(f"{where}: the LAN peer received nothing")
+            elif row.peer_received < row.dut_sent:
+                self.findings.append(
+                    f"{where}: the LAN peer received {row.peer_received} of the "
+                    f"{row.dut_sent} {row.dest.unit} the DUT sent"
+                )
         if self.findings:
             raise LanFlowsFailed(self.findings)
         return self.rows
@@ -162,26 +175,31 @@ class LanFlowsRun:
     # -- the table --------------------------------------------------------------------------------
 
     def table_text(self) -> str:
-        head = ("class", "destination", "DUT sent", "on LAN", "in tunnel", "peer got", "verdict")
+        head = ("class", "destination", "DUT sent", "peer got", "unit", "on LAN", "in tunnel", "")
         lines = [head] + [
             (
                 r.flow,
                 r.dest.label(),
                 str(r.dut_sent),
-                str(r.on_lan),
-                str(r.in_tunnel),
                 str(r.peer_received),
-                "local" if r.ok else "LEAKED" if r.in_tunnel else "FAILED",
+                r.dest.unit,
+                f"{r.on_lan} pkts",
+                f"{r.in_tunnel} pkts",
+                "ok (local)" if r.ok else "LEAKED into the tunnel" if r.in_tunnel else "FAILED",
             )
             for r in self.rows
         ]
         widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
-        return "\n".join("  ".join(c.ljust(w) for c, w in zip(ln, widths)) for ln in lines)
+        return "\n".join(
+            "  ".join(c.ljust(w) for c, w in zip(ln, widths, strict=True)) for ln in lines
+        )
 
     def table_csv(self) -> str:
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(["class", "dst", "proto", "port", "dut_sent", "on_lan", "in_tunnel", "peer"])
+        writer.writerow(
+            ["class", "dst", "proto", "port", "dut_sent", "on_lan", "in_tunnel", "peer"]
+        )
         for r in self.rows:
             d = r.dest
             writer.writerow(
@@ -208,13 +226,3 @@ class LanFlowsRun:
 
         air = self.ctx.air(self.station)
         return air.frames(match, since=self.since, from_station=True)
-
-    def _peer_expects(self, row: FlowRow) -> int:
-        """Datagrams for a UDP destination; for TCP, any bytes (the stream's size is the DUT's)."""
-        return row.dut_sent if row.dest.proto == "udp" else 1
-
-    def _all_arrived(self, dests: dict[str, list[Dest]], expected: dict[str, int]) -> bool:
-        got = self.peer.received()
-        return all(
-            got[d.peer_counter] >= expected[c] for c, ds in dests.items() for d in ds if d.proto == "udp"
-        )

@@ -189,7 +189,13 @@ class SimWifiBench(Service):
     def stop(self) -> None:
         """Stop the push server, the supplicant, then remove the LAN (idempotent, tries all)."""
         errors: list[BaseException] = []
-        for step in (self._stop_peer, self._stop_ca, self._stop_push, self._stop_sim, self._stop_lan):
+        for step in (
+            self._stop_peer,
+            self._stop_ca,
+            self._stop_push,
+            self._stop_sim,
+            self._stop_lan,
+        ):
             try:
                 step()
             except Exception as exc:

@@ -227,7 +227,14 @@ class SimDutApp:
             return
         try:
             result = await handler(dict(msg.get("args", {})))
-        except (BadArgs, BenchFileError, KeyError, ProfileError, RouteArgsError, FlowArgsError) as error:
+        except (
+            BadArgs,
+            BenchFileError,
+            KeyError,
+            ProfileError,
+            RouteArgsError,
+            FlowArgsError,
+        ) as error:
             self._write(protocol.reply_error(request_id, "bad_args", str(error)))
         except Unsupported as error:
             self._write(protocol.reply_error(request_id, "unsupported", str(error)))

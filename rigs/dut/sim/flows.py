@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import socket
 import struct
@@ -35,6 +36,7 @@ FAULT_TABLE, FAULT_PRIORITY = 112, 900
 MAX_COUNT, MAX_PERIOD_MS = 1000, 100.0
 CONNECT_S = 1.0
 CHUNK = b"\0" * 1000
+TRANSPORT = "Transport: RTP/AVP/UDP;unicast;client_port=0\r\n\r\n"
 
 
 class FlowArgsError(ValueError):
@@ -95,7 +97,7 @@ class LanFlows:
             for spec in classes:
                 run = _RUNNERS[spec["class"]]
                 try:
-                    result = ns.call(lambda: run(peer, spec, count, period_s))
+                    result = ns.call(functools.partial(run, peer, spec, count, period_s))
                 except OSError as error:
                     result = {"sent": 0, "error": f"{type(error).__name__}: {error}"}
                 self.results[spec["class"]] = result
@@ -137,7 +139,7 @@ def _media_pair(peer: str, spec: Mapping[str, Any], count: int, period_s: float)
         return result
     with control:
         setup = f"SETUP rtsp://{peer}/stream RTSP/1.0\r\nCSeq: 1\r\n"
-        control.sendall(f"{setup}Transport: RTP/AVP/UDP;unicast;client_port=0\r\n\r\n".encode())
+        control.sendall(f"{setup}{TRANSPORT}".encode())
         reply = control.recv(4096).decode(errors="replace")
         port = next((int(p.split("=")[1]) for p in reply.split(";") if "server_port=" in p), None)
         if port is None:
@@ -145,8 +147,10 @@ def _media_pair(peer: str, spec: Mapping[str, Any], count: int, period_s: float)
             return result
         result["media_port"] = port
         result["sent"] = _udp_to(peer, port, count, period_s)
-        control.sendall(b"TEARDOWN rtsp://x/stream RTSP/1.0\r\nCSeq: 2\r\n\r\n")
+        teardown = f"TEARDOWN rtsp://{peer}/stream RTSP/1.0\r\nCSeq: 2\r\n\r\n".encode()
+        control.sendall(teardown)
         control.recv(4096)
+        result["control_bytes"] = len(setup) + len(TRANSPORT) + len(teardown)
     return result
 
 
@@ -233,6 +237,8 @@ def _class(spec: Any) -> dict[str, Any]:
         except ValueError:
             ok = False
         if not ok:
-            raise FlowArgsError(f"multicast: group must be an IPv4 multicast address, got {group!r}")
+            raise FlowArgsError(
+                f"multicast: group must be an IPv4 multicast address, got {group!r}"
+            )
         out["group"] = group
     return out
