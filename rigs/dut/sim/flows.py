@@ -22,10 +22,11 @@ import ipaddress
 import socket
 import struct
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 from rigs.dut.sim.fault_board import FaultBoard
+from rigs.dut.sim.mcast import AppError
 from rigs.net.netns import Netns
 
 Emit = Callable[..., None]
@@ -53,7 +54,7 @@ class LanFlows:
         self._task: asyncio.Task[None] | None = None
 
     @property
-    def handlers(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
+    def handlers(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]]:
         """The commands this part answers (registered in the app's handler table)."""
         return {"flows.open": self.open, "flows.state": self.state}
 
@@ -65,7 +66,7 @@ class LanFlows:
         """Check ``args``, start the run, reply at once (``flows.done`` follows)."""
         peer, classes, count, period_s = _args(args)
         if self._task is not None and not self._task.done():
-            raise FlowArgsError("flows.open: a run is still going (wait for flows.done)")
+            raise AppError("flows.open: a run is still running (wait for flows.done)")  # busy
         self.peer, self.results = peer, {}
         self._task = asyncio.get_running_loop().create_task(
             self._run(peer, classes, count, period_s)

@@ -98,6 +98,12 @@ def test_bad_arguments_are_named_and_a_v1_app_is_never_asked(tmp_path: Path) -> 
         bad_group = [{"class": "multicast", "port": 5, "group": PEER}]
         with pytest.raises(DutRejected, match=r"bad_args: multicast: group must be"):
             phone.request("flows.open", {"peer": PEER, "classes": bad_group})
+        udp = {"peer": PEER, "classes": [{"class": "udp_stream", "port": 9}], "period_ms": 20}
+        mark = phone.events.mark()
+        phone.request("flows.open", udp)  # 20 datagrams, 20 ms apart: 0.4 s
+        with pytest.raises(DutRejected, match=r"busy: flows.open: a run is still running"):
+            phone.request("flows.open", udp)
+        phone.events.wait_event("flows.done", 5.0, after=mark)
     with net_bench(tmp_path) as bench, bench.dut(tmp_path, identity={"protocols": [1]}):
         phone = wait_phone(bench)
         with pytest.raises(AgentTooOld, match=r"flows\.open needs DUT agent protocol v1\.1"):
