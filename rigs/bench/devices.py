@@ -79,6 +79,10 @@ class BlePeripheral:
     kind: str = "watch"
     adapter: str | None = None
     link: LinkParams | None = None
+    #: Where the peripheral's clock (the probe's ``send_us``) can be read by request/reply, for
+    #: a central on another clock: a device path speaking :mod:`rigs.vm.clock_port`. None: the
+    #: central shares the peripheral's clock (the simulated air on the same host).
+    clock_port: str | None = None
 
     @property
     def simulated(self) -> bool:
@@ -196,6 +200,9 @@ def parse_ble_peripheral(table: Table, default_link: LinkParams) -> BlePeriphera
     adapter = table.opt_text("adapter")
     if adapter is not None and backend != "bluez":
         raise table.error("adapter", "only a bluez peripheral picks a BlueZ adapter (hci0...)")
+    clock_port = table.opt_text("clock_port")
+    if clock_port is not None and backend != "bluez":
+        raise table.error("clock_port", "only a bluez peripheral reads its clock over a port")
     link = None
     if backend == "sim":
         if name is None:
@@ -220,6 +227,7 @@ def parse_ble_peripheral(table: Table, default_link: LinkParams) -> BlePeriphera
         kind=kind,
         adapter=adapter,
         link=link,
+        clock_port=clock_port,
     )
 
 

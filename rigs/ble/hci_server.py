@@ -39,8 +39,19 @@ ControllerFactory = Callable[[str, LocalLink], Controller]
 
 
 def rig_controller(name: str, link: LocalLink) -> Controller:
-    """The default factory: a :class:`RigController` on ``link``."""
-    return RigController(name, link=link)
+    """The default factory: a :class:`RigController` on ``link`` with its own public address.
+
+    A real dongle has a unique public address; Bumble's default is 00:00:00:00:00:00, which the
+    Linux kernel accepts but which makes every client's controller the same device to BlueZ
+    (one ``/var/lib/bluetooth`` directory) and to the link (one address for all of them).
+    """
+    return RigController(name, link=link, public_address=public_address_for(name))
+
+
+def public_address_for(name: str) -> str:
+    """``hci-7`` → ``02:52:49:47:00:07``: stable per client, distinct on one air."""
+    number = int(name.rsplit("-", 1)[-1]) if name.rsplit("-", 1)[-1].isdigit() else 0
+    return f"02:52:49:47:{(number >> 8) & 0xFF:02X}:{number & 0xFF:02X}"
 
 
 class _HciClient(asyncio.Protocol):

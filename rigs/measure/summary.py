@@ -190,6 +190,28 @@ def find_late_bursts(
     return tuple(bursts)
 
 
+CAUSALITY_SLACK_MS = 0.01
+"""Rounding room for a same-clock arrival stamped a hair before its µs send stamp."""
+
+
+def causality_breach(summary: DeliverySummary) -> str | None:
+    """Why the summary's latencies cannot be true, or None: a message that arrived *before* it
+    was sent (beyond the clock mapping's stated uncertainty) means the sender's and receiver's
+    clocks are not related the way the summary assumes (a board stamping its own clock judged
+    as ``same-clock``, a sync that went wrong). Such latencies pass any ``max`` limit while
+    meaning nothing, so the judge must refuse them as a rig fault, not let them pass."""
+    if summary.min_ms is None:
+        return None
+    allowed = summary.clock_uncertainty_ms + CAUSALITY_SLACK_MS
+    if summary.min_ms >= -allowed:
+        return None
+    return (
+        f"{summary.path}: a message arrived {-summary.min_ms:.3f} ms before it was sent "
+        f"(clock {summary.clock_method}, uncertainty {summary.clock_uncertainty_ms:.3f} ms): "
+        "the sender's clock is not mapped to the host's; these latencies mean nothing"
+    )
+
+
 def summarize(
     path: str,
     seqs: Sequence[int],

@@ -50,6 +50,7 @@ from rigs.net.lan_wiring import (
 from rigs.net.netns import DEFAULT_RUN_DIR, Netns
 from rigs.net.topology import LanSpec
 from rigs.part import Handle
+from rigs.wait import poll_until
 
 __all__ = ["MULTICAST_NET", "SERVER_IFACE", "STATION_IFACE", "Lan", "new_prefix"]
 
@@ -149,6 +150,7 @@ class Lan(Handle):
                 ipr.route("add", dst="0.0.0.0/0", gateway=str(gateway), oif=idx)
                 if st.multicast_route:
                     ipr.route("add", dst=MULTICAST_NET, oif=idx)
+                _wait_operstate_up(ipr, idx, f"{station}: {STATION_IFACE} on {ssid}")
             st.ssid, st.address = ssid, iface
             log.info("%s associated with %s as %s", station, ssid, iface)
             return iface
@@ -309,3 +311,25 @@ class Lan(Handle):
             raise RigFault(
                 f"LAN {self.prefix}: unknown SSID {name!r} (known: {sorted(self._ssids)})"
             ) from None
+
+
+CARRIER_TIMEOUT_S = 3.0
+"""How long a freshly enslaved veth may take to carry frames (the kernel's linkwatch work)."""
+
+
+def _wait_operstate_up(ipr: Any, index: int, what: str) -> None:
+    """Return once the link's operstate is UP: only then does it carry frames.
+
+    Setting a veth up is not enough: the kernel turns the carrier on and swaps the noop qdisc for
+    a real one later, in its linkwatch work (batched up to a second, longer on a loaded host).
+    Until then every frame is dropped, so an "associated" station whose first ARP request fell
+    into that window took a second to reach its gateway (seen as a failed 1 s TCP connect under
+    load). A radio reports COMPLETED only when the link carries data; so does this LAN.
+    """
+
+    def up() -> bool:
+        links = ipr.get_links(index)
+        return bool(links) and links[0].get_attr("IFLA_OPERSTATE") == "UP"
+
+    if not poll_until(up, CARRIER_TIMEOUT_S, poll_s=0.001):
+        raise RigFault(f"LAN: {what}: link not operationally up within {CARRIER_TIMEOUT_S:g} s")

@@ -214,3 +214,22 @@ def test_metric_by_name() -> None:
     assert s.metric("p50_ms") == pytest.approx(3.0)
     with pytest.raises(ValueError, match="unknown metric 'p96_ms'"):
         s.metric("p96_ms")
+
+
+def test_a_message_that_arrives_before_it_was_sent_is_a_broken_clock_not_a_latency() -> None:
+    """A board that stamps its own clock (1 h ahead) judged as same-clock: every latency is
+    about -1 h, and a ``max`` limit would pass it. The judge refuses it instead."""
+    from rigs.measure.clock import ClockMapping
+    from rigs.measure.recorder import PathRecorder
+    from rigs.measure.summary import causality_breach
+
+    rec = PathRecorder("ble.notify", period_s=0.025)
+    for seq in range(10):
+        send = 100.0 + seq * 0.025
+        rec.sent()
+        rec.arrived(seq, round((send + 3600.0) * 1e6), send + 0.010)
+    breach = causality_breach(rec.summary())
+    assert breach is not None and "arrived 3599990.000 ms before it was sent" in breach
+    assert "clock same-clock" in breach
+    rec.clock = ClockMapping("offset-corrected", offset_s=-3600.0, uncertainty_ms=0.2)
+    assert causality_breach(rec.summary()) is None  # mapped: +10 ms each, within the slack
