@@ -104,6 +104,18 @@ RELAY_START_SENSOR_ARG = "start_sensor"
 board's run over serial); true, the v1 behaviour, = also write START to the control
 characteristic. A v1 app ignores it, so the rig sends it only to v1.1 apps."""
 
+# -- v1.1: LAN flows (own block: other v1.1 additions merge beside it) ---------------------------
+
+COMMANDS["flows.open"] = (
+    "v1.1: open each class of flow to a LAN peer (tcp_stream, udp_stream, media_pair, "
+    "multicast), count packets each; replies at once, flows.done follows"
+)
+COMMANDS["flows.state"] = "v1.1: the last flows.open run: running, peer, per-class results"
+SINCE["flows.open"] = "1.1"
+SINCE["flows.state"] = "1.1"
+"""The phone's side of the LAN-flows suite: the app opens the flows, the rig's captures on the
+LAN and at its OpenVPN server judge where each went (a lab bench cannot look into the phone)."""
+
 SECRET_ARGS = ("key", "password", "pkcs12")
 """Argument names whose values never reach a log (a ``vpn.up`` profile's private key)."""
 
@@ -126,6 +138,7 @@ EVENTS: dict[str, str] = {
     "fault": "a simulator fault was switched (name, on)",
     "vpn.state": "v1.1: the VPN changed state (connecting, up, down), with iface, routes, reason",
 }
+EVENTS["flows.done"] = "v1.1: a flows.open run finished: peer, per-class results (sent, error)"
 
 # -- error codes --------------------------------------------------------------------------------
 

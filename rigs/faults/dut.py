@@ -110,3 +110,15 @@ register(
         area="multicast",
     )
 )
+register(
+    Fault(
+        "lan_media_into_tunnel",
+        "dut",
+        "under a VPN that excludes local networks, video AirPlay to a LAN TV fails ('Unable to "
+        "Connect') while music AirPlay and other LAN flows work",
+        "policy rules route the RTSP-like control port (TCP) and its media ports (UDP) into a "
+        "table whose default route is the VPN's tun; the other flow classes stay on Wi-Fi",
+        {},
+        area="flows",
+    )
+)

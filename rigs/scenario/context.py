@@ -21,6 +21,7 @@ from rigs.errors import RigFault
 from rigs.measure import DeliverySummary, PathRecorder
 from rigs.net.air import AirCapture
 from rigs.net.endpoint import StationEndpoint
+from rigs.net.lan_peer import LanPeer
 from rigs.net.openvpn import Push
 from rigs.net.push_server import PushServer
 from rigs.net.vpn_server import VpnServer
@@ -46,6 +47,11 @@ class BenchNetwork(Protocol):
 
     def station_endpoint(self, station_id: str) -> StationEndpoint:
         """Where the rig's sockets on its own station ``station_id`` live."""
+        ...
+
+    @property
+    def lan_peer(self) -> LanPeer:
+        """The rig-hosted LAN peer with several flow classes (the LAN-flows suite's TV)."""
         ...
 
     def reset(self) -> None:

@@ -38,7 +38,8 @@ from typing import Any
 from rigs.bench import Bench, WifiNetwork, WifiStation
 from rigs.errors import RigFault
 from rigs.net.endpoint import StationEndpoint
-from rigs.net.lan import STATION_IFACE, Lan
+from rigs.net.lan import SERVER_IFACE, STATION_IFACE, Lan
+from rigs.net.lan_peer import LanPeer
 from rigs.net.netns import DEFAULT_RUN_DIR
 from rigs.net.openvpn import Push
 from rigs.net.openvpn_pki import BenchCa
@@ -148,6 +149,7 @@ class SimWifiBench(Service):
         self._sim: SimulatedSupplicant | None = None
         self._push: PushServer | None = None
         self._ca: BenchCa | None = None
+        self._peer: LanPeer | None = None
         self.hook: LanRadioHook | None = None
         self.up_s: float | None = None
 
@@ -187,7 +189,13 @@ class SimWifiBench(Service):
     def stop(self) -> None:
         """Stop the push server, the supplicant, then remove the LAN (idempotent, tries all)."""
         errors: list[BaseException] = []
-        for step in (self._stop_ca, self._stop_push, self._stop_sim, self._stop_lan):
+        for step in (
+            self._stop_peer,
+            self._stop_ca,
+            self._stop_push,
+            self._stop_sim,
+            self._stop_lan,
+        ):
             try:
                 step()
             except Exception as exc:
@@ -204,6 +212,11 @@ class SimWifiBench(Service):
         ca, self._ca = self._ca, None
         if ca is not None:
             ca.stop()
+
+    def _stop_peer(self) -> None:
+        peer, self._peer = self._peer, None
+        if peer is not None:
+            peer.stop()
 
     def _stop_push(self) -> None:
         push, self._push = self._push, None
@@ -265,6 +278,24 @@ class SimWifiBench(Service):
             self._ca = BenchCa().start()
         return VpnServer(self.lan.server_ns(ssid), str(self.lan.gateway(ssid)), self._ca, push)
 
+    @property
+    def lan_peer(self) -> LanPeer:
+        """The LAN peer (a TV's flow classes) in the first network's server namespace, started
+        on first use; where a lab bench's rig host runs its own (:mod:`rigs.net.lan_peer`).
+
+        It gets an address of its own, the subnet's last host: a TV is not the VPN server, and
+        OpenVPN's client drops tunnel packets to its server's address ("recursive routing"), so
+        a peer on the gateway address could never be seen entering the tunnel."""
+        if self._peer is None:
+            net = self.bench.wifi_networks[0]
+            address = str(net.subnet.network_address + net.subnet.num_addresses - 2)
+            ns = self.lan.server_ns(net.ssid)
+            with ns.iproute() as ipr:
+                index = ipr.link_lookup(ifname=SERVER_IFACE)[0]
+                ipr.addr("replace", index=index, address=address, prefixlen=net.subnet.prefixlen)
+            self._peer = LanPeer(ns, SERVER_IFACE, address).start()
+        return self._peer
+
     def station_endpoint(self, station_id: str) -> StationEndpoint:
         """The rig's sockets on bench station ``station_id`` (associated: it has an address)."""
         role = self.plan(station_id).role
@@ -316,6 +347,8 @@ class SimWifiBench(Service):
             self.lan.disassociate(plan.role)
         if self._push is not None:
             self._push.reset()
+        if self._peer is not None:
+            self._peer.reset()
 
     def endpoints(self) -> dict[str, Any]:
         """What ``bench up`` prints: sockets, namespaces, addresses, push server, groups."""

@@ -25,6 +25,7 @@ from rigs.dut.faults import names as fault_names
 from rigs.dut.sim.clocks import WatchClock, clock_sync_reply
 from rigs.dut.sim.config import SimDutConfig
 from rigs.dut.sim.fault_board import FaultBoard
+from rigs.dut.sim.flows import FlowArgsError, LanFlows
 from rigs.dut.sim.mcast import AppError, MulticastApp
 from rigs.dut.sim.push import PushProvider
 from rigs.dut.sim.route import RouteArgsError, net_route
@@ -88,6 +89,8 @@ class SimDutApp:
             "vpn.state": self._vpn_state,
         }
         self._handlers["net.route"] = self._net_route  # v1.1, its own block (rigs/dut/sim/route.py)
+        self.flows = LanFlows(self.faults, self.emit, self._own_ns)  # v1.1 (rigs/dut/sim/flows.py)
+        self._handlers.update(self.flows.handlers)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -191,7 +194,7 @@ class SimDutApp:
     async def _shutdown(self) -> None:
         for task in list(self._tasks):
             task.cancel()
-        for part in (self.relay, self.push, self.multicast, self.vpn):
+        for part in (self.relay, self.push, self.multicast, self.vpn, self.flows):
             if part is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(part.close(), 5.0)
@@ -224,7 +227,14 @@ class SimDutApp:
             return
         try:
             result = await handler(dict(msg.get("args", {})))
-        except (BadArgs, BenchFileError, KeyError, ProfileError, RouteArgsError) as error:
+        except (
+            BadArgs,
+            BenchFileError,
+            KeyError,
+            ProfileError,
+            RouteArgsError,
+            FlowArgsError,
+        ) as error:
             self._write(protocol.reply_error(request_id, "bad_args", str(error)))
         except Unsupported as error:
             self._write(protocol.reply_error(request_id, "unsupported", str(error)))
@@ -357,9 +367,12 @@ class SimDutApp:
         return self._vpn_client().snapshot()
 
     async def _net_route(self, args: dict[str, Any]) -> dict[str, Any]:
-        if self._ns is None:  # no part needed the namespace yet: the route lookup does
+        return await net_route(self._own_ns(), args)
+
+    def _own_ns(self) -> Netns:
+        if self._ns is None:  # no part needed the namespace yet: a route lookup or flow does
             self._ns = Netns.attach("/proc/self/ns/net")
-        return await net_route(self._ns, args)
+        return self._ns
 
     @staticmethod
     def _no_watch_app(_reading: Reading) -> None:
