@@ -25,6 +25,7 @@ from rigs.dut.faults import names as fault_names
 from rigs.dut.sim.clocks import WatchClock, clock_sync_reply
 from rigs.dut.sim.config import SimDutConfig
 from rigs.dut.sim.fault_board import FaultBoard
+from rigs.dut.sim.http import HttpArgsError, HttpFirer
 from rigs.dut.sim.mcast import AppError, MulticastApp
 from rigs.dut.sim.push import PushProvider
 from rigs.dut.sim.route import RouteArgsError, net_route
@@ -88,6 +89,8 @@ class SimDutApp:
             "vpn.state": self._vpn_state,
         }
         self._handlers["net.route"] = self._net_route  # v1.1, its own block (rigs/dut/sim/route.py)
+        self._handlers["http.fire"] = self._http_fire  # v1.1, its own block (rigs/dut/sim/http.py)
+        self.http = HttpFirer(self.faults, self.emit)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -360,6 +363,15 @@ class SimDutApp:
         if self._ns is None:  # no part needed the namespace yet: the route lookup does
             self._ns = Netns.attach("/proc/self/ns/net")
         return await net_route(self._ns, args)
+
+    async def _http_fire(self, args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            result, task = self.http.fire(args)
+        except HttpArgsError as error:
+            raise BadArgs(str(error)) from None
+        self._tasks.add(task)  # cancelled with the app's other tasks at shutdown
+        task.add_done_callback(self._tasks.discard)
+        return result
 
     @staticmethod
     def _no_watch_app(_reading: Reading) -> None:
