@@ -47,7 +47,7 @@ class ServerReceipt(NamedTuple):
 class _Handler(BaseHTTPRequestHandler):
     server: _TlsServer
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         now = time.monotonic()
         rid = self.headers.get(self.server.id_header, "")
         host = self.headers.get("Host", "")
@@ -56,7 +56,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's signature)
+    def log_message(self, format: str, *args: Any) -> None:
         log.info("https %s %s", self.address_string(), format % args)
 
 
@@ -87,7 +87,7 @@ class _TlsServer(ThreadingHTTPServer):
             request.close()
             return
         try:
-            self.RequestHandlerClass(conn, client_address, self)
+            self.RequestHandlerClass(conn, client_address, self)  # type: ignore[arg-type]
         finally:
             conn.close()
 

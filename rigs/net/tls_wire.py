@@ -108,6 +108,6 @@ def client_records(segments: Iterable[tuple[float, Segment]], *, limit: int = 16
     while at + 5 <= len(stream) and len(records) < limit:
         length = struct.unpack_from("!H", stream, at + 3)[0]
         mono_s = [t for o, t in times if o <= at][-1]  # the segment that carried byte ``at``
-        records.append(Record(stream[at], mono_s, bytes(stream[at : at + min(5 + length, 512)])))
+        records.append(Record(stream[at], mono_s, bytes(stream[at : at + min(5 + length, 4096)])))
         at += 5 + length
     return records

@@ -42,14 +42,15 @@ def run_request_latency(ctx: ScenarioContext, *, trend: bool = True) -> list[Tim
     run = RequestLatencyRun(ctx)
     with allure.step(f"given {run.rig_station} and {run.dut_station} on {run.ssid}"):
         run.associate_both()
-    with allure.step(
-        "given the rig's bench CA, DNS responder and HTTPS server on its own station"
-    ), run.bench_server():
-        with allure.step(
+    with (
+        allure.step("given the rig's bench CA, DNS responder and HTTPS server on its own station"),
+        run.bench_server(),
+        allure.step(
             f"when the DUT fires {run.count} requests every {run.period_ms} ms (http.fire), "
             "each with its own host name and request ID"
-        ):
-            run.fire()
+        ),
+    ):
+        run.fire()
     try:
         with allure.step("then no request reaches the server more than 1 s after it was fired"):
             return run.verdict(trend=trend)
