@@ -69,6 +69,8 @@ def test_request_latency(scenario: ScenarioContext) -> None:
     run_request_latency(scenario)
 
 
+HOLD = {"fraction": 0.15, "min_s": 3.0, "max_s": 4.0}
+"""The field report's 10-20 % held 3-4 s (the fault's default reaches 7 s: a longer run)."""
 FAULT_CASES = [
     pytest.param(
         "http_hold_before_syn",
@@ -89,7 +91,7 @@ FAULT_CASES = [
 def test_request_latency_self_test_fault(
     scenario: ScenarioContext, fault: str, message: str
 ) -> None:
-    scenario.set_faults([fault])
+    scenario.set_faults({fault: HOLD})
     with pytest.raises(RequestLatencyFailed, match=message) as failed:
         run_request_latency(scenario, trend=False)
     print(f"{fault}: {failed.value}")
