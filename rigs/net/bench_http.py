@@ -114,7 +114,7 @@ class BenchHttpServer(Service):
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 sock.bind((self.address, self.port))
-                sock.listen(128)
+                sock.listen(1024)  # a burst of SYNs must not overflow it (1 s retransmit)
             except OSError:
                 sock.close()
                 raise
