@@ -116,6 +116,21 @@ SINCE["flows.state"] = "1.1"
 """The phone's side of the LAN-flows suite: the app opens the flows, the rig's captures on the
 LAN and at its OpenVPN server judge where each went (a lab bench cannot look into the phone)."""
 
+
+# -- v1.1: timed HTTP(S) requests (own block: other v1.1 additions merge beside it) ----------
+
+COMMANDS["http.fire"] = (
+    "v1.1: fire count GET requests at period_ms to url ('{id}' in it = the request ID), each "
+    "with the request-ID header; http.fired / http.done per request, http.batch at the end"
+)
+SINCE["http.fire"] = "1.1"
+HTTP_EVENTS = {
+    "http.fired": "v1.1: the app handed one request to its HTTP stack now (id, url)",
+    "http.done": "v1.1: one request finished (id, status, error, local_port)",
+    "http.batch": "v1.1: an http.fire batch finished (requested, ok, failed)",
+}
+"""Events of ``http.fire``; ``t_us`` of ``http.fired`` is the fire time the rig times from."""
+
 SECRET_ARGS = ("key", "password", "pkcs12")
 """Argument names whose values never reach a log (a ``vpn.up`` profile's private key)."""
 
@@ -139,6 +154,8 @@ EVENTS: dict[str, str] = {
     "vpn.state": "v1.1: the VPN changed state (connecting, up, down), with iface, routes, reason",
 }
 EVENTS["flows.done"] = "v1.1: a flows.open run finished: peer, per-class results (sent, error)"
+
+EVENTS.update(HTTP_EVENTS)  # v1.1 http.fire block above
 
 # -- error codes --------------------------------------------------------------------------------
 

@@ -122,3 +122,27 @@ register(
         area="flows",
     )
 )
+
+# -- http.fire (agent v1.1): requests that leave seconds late (issue 12, bug A) --------------
+HTTP_HOLD_PARAMS = {"fraction": 0.15, "min_s": 3.0, "max_s": 7.0}
+register(
+    Fault(
+        "http_hold_before_syn",
+        "dut",
+        "10-20 % of requests leave 3-4 s late; the server gets them 4-7 s after the app fired",
+        "a fraction of http.fire requests wait min_s..max_s after DNS, before the TCP connect",
+        HTTP_HOLD_PARAMS,
+        area="http",
+    )
+)
+register(
+    Fault(
+        "http_hold_after_handshake",
+        "dut",
+        "requests reach the server seconds late although connect and TLS were fast",
+        "a fraction of http.fire requests wait min_s..max_s after the TLS handshake, before "
+        "the request bytes",
+        HTTP_HOLD_PARAMS,
+        area="http",
+    )
+)

@@ -17,6 +17,7 @@ import errno
 import io
 import select
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +33,11 @@ from rigs.wait import poll_until
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
 MAX_FRAME = 65535
+SO_TIMESTAMPNS = 35
+"""Linux: the kernel stamps each frame (CLOCK_REALTIME, ns) when it is received (the socket
+module has no name for it). Frames are timed by that stamp, not by when the capture thread got
+round to them: on a busy 2-core box the thread lags by milliseconds."""
+_TIMESPEC = struct.Struct("@qq")
 
 
 class Frame(NamedTuple):
@@ -76,6 +82,7 @@ class AirCapture(Service):
             sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+                sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
                 sock.bind((self.port, ETH_P_ALL))
             except OSError:
                 sock.close()
@@ -98,7 +105,7 @@ class AirCapture(Service):
                 if not ready:
                     continue
                 try:
-                    data, addr = sock.recvfrom(MAX_FRAME)
+                    data, ancdata, _flags, addr = sock.recvmsg(MAX_FRAME, 64)
                 except OSError as exc:
                     if exc.errno != errno.ENETDOWN:
                         raise
@@ -106,13 +113,21 @@ class AirCapture(Service):
                     # once and keeps capturing when the port comes back.
                     self.link_down_events += 1
                     continue
-                self._record(data, from_station=addr[2] != PACKET_OUTGOING)
+                self._record(data, from_station=addr[2] != PACKET_OUTGOING, stamp=ancdata)
         except BaseException as exc:  # surfaced by stop()
             self.error = exc
 
-    def _record(self, data: bytes, *, from_station: bool) -> None:
+    def _record(
+        self, data: bytes, *, from_station: bool, stamp: list[tuple[int, int, bytes]]
+    ) -> None:
         ip = parse_ethernet(data)
-        frame = Frame(time.monotonic(), time.time(), from_station, data, ip)
+        mono_s, wall_s = time.monotonic(), time.time()
+        for level, kind, value in stamp:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= 16:
+                sec, nsec = _TIMESPEC.unpack_from(value)
+                kernel_wall = sec + nsec / 1e9
+                mono_s, wall_s = mono_s - (wall_s - kernel_wall), kernel_wall
+        frame = Frame(mono_s, wall_s, from_station, data, ip)
         with self._lock:
             if len(self._frames) < self.max_frames:
                 self._frames.append(frame)

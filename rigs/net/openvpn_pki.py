@@ -106,6 +106,18 @@ class BenchCa(Service):
             raise RigFault("the bench CA is not made yet")
         return self._client
 
+    def web_server(self, dns_names: list[str]) -> Credentials:
+        """A TLS server certificate for ``dns_names`` (wildcards allowed), signed by this CA.
+
+        The bench's HTTPS server (:mod:`rigs.net.bench_http`) uses it; the phone trusts the CA.
+        """
+        if self.dir is None:
+            raise RigFault("the bench CA is not made yet")
+        ca_key = self.dir / "ca.key"
+        san = ",".join(f"DNS:{name}" for name in dns_names)
+        cert = self._signed("web", self.server.ca, ca_key, f"subjectAltName={san}\n")
+        return Credentials(self.server.ca, cert, self.dir / "web.key")
+
     def _key(self, name: str) -> Path:
         assert self.dir is not None
         path = self.dir / f"{name}.key"
@@ -116,11 +128,11 @@ class BenchCa(Service):
         path.chmod(0o600)
         return path
 
-    def _signed(self, name: str, ca: Path, ca_key: Path) -> Path:
+    def _signed(self, name: str, ca: Path, ca_key: Path, extra_ext: str = "") -> Path:
         assert self.dir is not None
         key = self._key(name)
         csr, cert, ext = (self.dir / f"{name}.{s}" for s in ("csr", "crt", "ext"))
-        ext.write_text(_EXT[name])
+        ext.write_text(_EXT["server" if name == "web" else name] + extra_ext)
         self._openssl_run("req", "-new", "-key", str(key), "-subj", f"/CN=rigs-vpn-{name}",
                           "-out", str(csr))  # fmt: skip
         self._openssl_run(

@@ -12,6 +12,8 @@ its tunnel capture) and the capture of the air; never from inside the phone's na
   a scenario gets (bench, phone, the bench's network face, judge, metrics, stations, air);
 - :mod:`~rigs.scenario.vpn`: the VPN step both LAN suites share;
 - :mod:`~rigs.scenario.local_push`, :mod:`~rigs.scenario.multicast`: the two LAN suites' steps;
+- :mod:`~rigs.scenario.request_latency`: the request-latency suite's per-request timeline (the
+  phone's fire event, the air, the bench HTTPS server's log);
 - :mod:`~rigs.scenario.watch_delivery`: the watch suite's run, judged from the sensor board's
   books and the watch's receipts, each on its own synced clock.
 """

@@ -26,6 +26,7 @@ from rigs.dut.sim.clocks import WatchClock, clock_sync_reply
 from rigs.dut.sim.config import SimDutConfig
 from rigs.dut.sim.fault_board import FaultBoard
 from rigs.dut.sim.flows import FlowArgsError, LanFlows
+from rigs.dut.sim.http import HttpArgsError, HttpFirer
 from rigs.dut.sim.mcast import AppError, MulticastApp
 from rigs.dut.sim.push import PushProvider
 from rigs.dut.sim.route import RouteArgsError, net_route
@@ -91,6 +92,8 @@ class SimDutApp:
         self._handlers["net.route"] = self._net_route  # v1.1, its own block (rigs/dut/sim/route.py)
         self.flows = LanFlows(self.faults, self.emit, self._own_ns)  # v1.1 (rigs/dut/sim/flows.py)
         self._handlers.update(self.flows.handlers)
+        self._handlers["http.fire"] = self._http_fire  # v1.1, its own block (rigs/dut/sim/http.py)
+        self.http = HttpFirer(self.faults, self.emit)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -373,6 +376,15 @@ class SimDutApp:
         if self._ns is None:  # no part needed the namespace yet: a route lookup or flow does
             self._ns = Netns.attach("/proc/self/ns/net")
         return self._ns
+
+    async def _http_fire(self, args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            result, task = self.http.fire(args)
+        except HttpArgsError as error:
+            raise BadArgs(str(error)) from None
+        self._tasks.add(task)  # cancelled with the app's other tasks at shutdown
+        task.add_done_callback(self._tasks.discard)
+        return result
 
     @staticmethod
     def _no_watch_app(_reading: Reading) -> None:
