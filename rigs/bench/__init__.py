@@ -180,7 +180,7 @@ def parse_bench(raw: Mapping[str, object], *, file: Path) -> Bench:
     kind = head.choice("kind", ("sim", "lab"))
     box = head.flag("box", False)
     if box and kind != "lab":
-        raise head.error("box", "a box stands in for lab hardware: only on kind = \"lab\"")
+        raise head.error("box", 'a box stands in for lab hardware: only on kind = "lab"')
     head.finish()
 
     serial = tuple(parse_serial_board(t) for t in top.tables("serial"))
