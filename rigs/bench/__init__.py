@@ -108,8 +108,10 @@ class Bench:
             have.add("multicast")
         if self.dut is not None:
             have.add("dut")
-            if self.dut.station is not None and "wifi" in have:
-                # The phone is on the bench's Wi-Fi, where the rig hosts the OpenVPN server.
+            rig_hosted = any(n.rig_address for n in self.wifi_networks)
+            if "wifi" in have and (self.dut.station is not None or rig_hosted):
+                # The phone is on the bench's Wi-Fi, where the rig hosts the OpenVPN server (on a
+                # lab bench at a network's rig_address).
                 have.add("vpn")
         return frozenset(have)
 
