@@ -79,6 +79,8 @@ class Bench:
     description: str
     kind: str
     file: Path
+    box: bool = False
+    """``[bench] box = true``: the run starts the lab-in-a-box stand-ins first (rigs.labbox)."""
     serial: tuple[SerialBoard, ...] = ()
     ble: tuple[BlePeripheral, ...] = ()
     ble_link: LinkParams = field(default_factory=LinkParams)
@@ -106,8 +108,10 @@ class Bench:
             have.add("multicast")
         if self.dut is not None:
             have.add("dut")
-            if self.dut.station is not None and "wifi" in have:
-                # The phone is on the bench's Wi-Fi, where the rig hosts the OpenVPN server.
+            rig_hosted = any(n.rig_address for n in self.wifi_networks)
+            if "wifi" in have and (self.dut.station is not None or rig_hosted):
+                # The phone is on the bench's Wi-Fi, where the rig hosts the OpenVPN server (on a
+                # lab bench at a network's rig_address).
                 have.add("vpn")
         return frozenset(have)
 
@@ -176,6 +180,9 @@ def parse_bench(raw: Mapping[str, object], *, file: Path) -> Bench:
     bench_name = head.text("name")
     description = head.text("description", "")
     kind = head.choice("kind", ("sim", "lab"))
+    box = head.flag("box", False)
+    if box and kind != "lab":
+        raise head.error("box", 'a box stands in for lab hardware: only on kind = "lab"')
     head.finish()
 
     serial = tuple(parse_serial_board(t) for t in top.tables("serial"))
@@ -219,6 +226,7 @@ def parse_bench(raw: Mapping[str, object], *, file: Path) -> Bench:
         description=description,
         kind=kind,
         file=file,
+        box=box,
         serial=serial,
         ble=ble,
         ble_link=ble_link,

@@ -23,6 +23,13 @@ class WifiNetwork:
     ``bssid``, ``channel`` and ``signal_dbm`` describe the simulated radio (a lab AP has its own);
     ``push_port`` marks the SSID in the local push provider's match list: its server
     namespace runs the local push server on the gateway at that port.
+
+    On a lab bench the rig host runs the servers itself, so the file says where they listen:
+    ``rig_address`` (the rig host's own address on this SSID: the push server and the OpenVPN
+    server bind there, the phone dials it), ``vpn_port`` (OpenVPN's UDP port), ``hostapd_ctrl``
+    (the AP's hostapd control socket for this SSID: the roam step switches SSIDs through it when
+    the phone is its own station) and ``air_iface`` (an interface of the rig host that sees the
+    phone's AP port, e.g. a mirror port: "the air" of the multicast suite).
     """
 
     ssid: str
@@ -33,6 +40,10 @@ class WifiNetwork:
     channel: int = 6
     signal_dbm: int = -45
     push_port: int | None = None
+    rig_address: ipaddress.IPv4Address | None = None
+    vpn_port: int = 1194
+    hostapd_ctrl: str | None = None
+    air_iface: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +164,16 @@ def parse_wifi_network(table: Table) -> WifiNetwork:
     push_port = table.integer("push_port", 0, minimum=1) if table.has("push_port") else None
     if push_port is not None and push_port > 65535:
         raise table.error("push_port", f"must be at most 65535, not {push_port}")
+    rig_address = _host_in(table, "rig_address", subnet)
+    vpn_port = table.integer("vpn_port", 1194, minimum=1)
+    if vpn_port > 65535:
+        raise table.error("vpn_port", f"must be at most 65535, not {vpn_port}")
+    hostapd_ctrl = table.opt_text("hostapd_ctrl")
+    if hostapd_ctrl is not None and not hostapd_ctrl.startswith("/"):
+        raise table.error("hostapd_ctrl", f"must be an absolute socket path, not {hostapd_ctrl!r}")
+    air_iface = table.opt_text("air_iface")
+    if air_iface is not None and not IFNAME.match(air_iface):
+        raise table.error("air_iface", f"not an interface name (1-15 of a-z0-9_.-): {air_iface!r}")
     table.finish(
         hints={
             name: "a PSK is never written in a bench file: put it in an environment "
@@ -169,7 +190,30 @@ def parse_wifi_network(table: Table) -> WifiNetwork:
         channel=channel,
         signal_dbm=signal_dbm,
         push_port=push_port,
+        rig_address=rig_address,
+        vpn_port=vpn_port,
+        hostapd_ctrl=hostapd_ctrl,
+        air_iface=air_iface,
     )
+
+
+IFNAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
+
+
+def _host_in(
+    table: Table, name: str, subnet: ipaddress.IPv4Network
+) -> ipaddress.IPv4Address | None:
+    """An optional address that must be a host of ``subnet`` (not its network or broadcast)."""
+    text = table.opt_text(name)
+    if text is None:
+        return None
+    try:
+        address = ipaddress.IPv4Address(text)
+    except ValueError:
+        raise table.error(name, f"not an IPv4 address: {text!r}") from None
+    if address not in subnet or address in (subnet.network_address, subnet.broadcast_address):
+        raise table.error(name, f"{address} is not a host of the network's subnet {subnet}")
+    return address
 
 
 def parse_multicast_group(table: Table) -> MulticastGroup:

@@ -41,6 +41,7 @@ from rigs.ble.sim.watch_protocol import (
     encode_control,
 )
 from rigs.errors import HardwareGone, HardwareTimeout
+from rigs.measure.clock import ClockMapping
 from rigs.measure.recorder import PathRecorder
 
 logger = logging.getLogger(__name__)
@@ -228,13 +229,19 @@ class BleCentral:
         await self.client.start_notify(HEART_RATE_MEASUREMENT, on_value)
 
     async def start_stream(
-        self, count: int, period_s: float, path: str = "ble.notify"
+        self,
+        count: int,
+        period_s: float,
+        path: str = "ble.notify",
+        clock: ClockMapping | None = None,
     ) -> PathRecorder:
         """Subscribe, then ask the peripheral for ``count`` notifications every ``period_s``.
 
         Returns the recorder the notifications feed; :meth:`finish_stream` completes it.
+        ``clock`` maps the peripheral's send stamps to host time: a sensor *board* stamps with
+        its own crystal (sync it over serial first); None means they share the host's clock.
         """
-        recorder = PathRecorder(path, period_s=period_s)
+        recorder = PathRecorder(path, period_s=period_s, clock=clock)
         self._recorder = recorder
         await self._subscribe(recorder)
         value = encode_control(ControlOp.START, count, round(period_s * 1e6))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from rigs.bench import Bench, DutAgent, WifiNetwork
+from rigs.dut.ap_control import AccessPointControl
 from rigs.dut.link import DutLink
 from rigs.errors import RigFault
 from rigs.measure import DeliverySummary, PathRecorder
@@ -81,15 +82,43 @@ class ScenarioContext:
     """The capture at station ``id``'s AP port for this test ("the air")."""
     set_faults: Callable[[Sequence[str]], None]
     """Exactly these simulated-DUT faults on (``sim_only`` self-tests)."""
+    ap: AccessPointControl | None = None
+    """The AP's control (hostapd on a lab bench): how the phone is moved when it is its own
+    station (``[dut]`` without ``station``), as a bench engineer would by switching SSIDs."""
     _stations: dict[str, Station] = field(default_factory=dict)
 
     @property
     def dut(self) -> DutAgent:
-        """The bench's ``[dut]`` section (a LAN suite needs its station and match list)."""
+        """The bench's ``[dut]`` section (a LAN suite needs a way to move the phone)."""
         cfg = self.bench.dut
-        if cfg is None or cfg.station is None:
-            raise RigFault(f"bench {self.bench.name!r}: [dut] with a station is required")
+        if cfg is None or (cfg.station is None and self.ap is None):
+            raise RigFault(
+                f"bench {self.bench.name!r}: the LAN suites need [dut] with a station, or AP "
+                "control (hostapd_ctrl on every [[wifi.networks]]) to move the phone"
+            )
         return cfg
+
+    def move_phone(self, ssid: str, timeout_s: float = 10.0) -> None:
+        """Put the phone on ``ssid``: its bench station through pywifi, else through the AP.
+
+        Through the AP, ``ssid`` is brought on the air first and every other bench SSID then
+        taken off it, so the phone (which knows them all) can only join ``ssid``; the phone's
+        own events (``push.provider``, ``net.route``) then say when it got there.
+        """
+        cfg = self.dut
+        if cfg.station is not None:
+            self.associate(cfg.station, ssid, timeout_s)
+            return
+        assert self.ap is not None
+        self.network(ssid)
+        self.ap.up(ssid)
+        for net in self.bench.wifi_networks:
+            if net.ssid != ssid:
+                self.ap.down(net.ssid)
+
+    def network(self, ssid: str) -> WifiNetwork:
+        """The bench file's network ``ssid``."""
+        return self.net.network(ssid)
 
     def station(self, station_id: str) -> Station:
         """Bench station ``station_id`` through pywifi, opened once per test."""

@@ -49,7 +49,7 @@ class LocalPushRun:
         cfg = self.ctx.dut
         if not cfg.match_ssids:
             raise ValueError(f"bench {self.ctx.bench.name!r}: [dut] match_ssids is empty")
-        self.station = str(cfg.station)
+        self.station = cfg.station or "the phone"  # named in the steps; a lab phone has no id
         self.match_ssids = list(cfg.match_ssids)
         self.match = cfg.match_ssids[0]
         self.other = next(
@@ -106,7 +106,7 @@ class LocalPushRun:
 
     def _associate(self, ssid: str) -> tuple[int, float]:
         mark = self.ctx.phone.events.mark()
-        self.ctx.associate(self.station, ssid)
+        self.ctx.move_phone(ssid)
         return mark, time.monotonic()  # COMPLETED: the provider's clock starts here
 
     def _provider(

@@ -70,7 +70,7 @@ class MulticastRun:
         self.count, self.period_s = cfg.run.multicast_count, cfg.run.multicast_period_ms / 1000.0
         self.within = cfg.within_s
         self.ssid = bench.wifi_networks[0].ssid
-        self.dut_station = str(cfg.station)
+        self.dut_station = cfg.station or "phone"  # the phone is its own station on a lab
         self.rig_station = next(s.id for s in bench.wifi_stations if s.id != cfg.station)
         self.ready_s, self.joined_via, self.dut_received = 0.0, "", 0
         self.sent: MulticastSent | None = None
@@ -78,9 +78,10 @@ class MulticastRun:
     # -- given -----------------------------------------------------------------------------------
 
     def associate_both(self) -> None:
-        """Both stations (the rig's and the DUT's) on the run's network, through pywifi."""
-        for station in (self.rig_station, self.dut_station):
-            self.ctx.associate(station, self.ssid)
+        """Both stations on the run's network: the rig's through pywifi, the phone's through its
+        bench station or the AP (:meth:`ScenarioContext.move_phone`)."""
+        self.ctx.associate(self.rig_station, self.ssid)
+        self.ctx.move_phone(self.ssid)
 
     def rig_receiver(self) -> MulticastReceiver:
         """The rig's member of the group on its own station (open it with ``with``)."""

@@ -1,0 +1,237 @@
+"""The lab in a box: stand-in hardware that a ``kind = "lab"`` bench then opens like real devices.
+
+A lab bench file names devices by where a bench engineer plugs them in: a serial port path, a
+UART HCI transport, the agent endpoint the phone app dials. :class:`LabBox` puts the most real
+thing this machine can run *behind those same names*, so the rig's lab code paths (not the
+simulated-bench fixtures) open them:
+
+- the **simulated air** (``python -m rigs.ble.sim``), hosting no peripheral itself: the sensor
+  board's BLE side, the phone's central and the rig's own controller all join it as controllers;
+- the **sensor board**: the board emulator (board protocol 1.1, its BLE side on the air) on a
+  pty, reachable at the bench file's ``[[serial]] port`` path (a symlink, like
+  ``/dev/serial/by-id/...``);
+- the rig's **UART HCI**: Bumble's ``hci_bridge`` between a pty at the path of a
+  ``backend = "bumble:serial:PATH,BAUD"`` peripheral and a controller on the air, so the rig's
+  Bumble backend opens H4 over a tty exactly as it would an nRF52840 HCI-UART dongle;
+- the **phone** (with its watch): ``python -m rigs.dut.sim`` as a separate process that dials the
+  bench's ``[dut] endpoint`` over TCP and speaks only the agent protocol; its BLE central reaches
+  the air over TCP (a phone's own radio, which the rig does not own).
+
+Every child is started by this object and stopped by its pid (:meth:`stop`, reverse order, also
+after a failed start); the box's directory (its symlinks) is removed on every exit path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rigs.bench import Bench, BlePeripheral, SerialBoard
+from rigs.ble.sim import AirProcess
+from rigs.ble.sim.config import AirConfig, AirPeripheral
+from rigs.ble.sim.peripherals import PeripheralSpec
+from rigs.dut.sim import SimDutProcess
+from rigs.dut.sim_bench import WATCH_CLOCK_OFFSET_S
+from rigs.errors import RigFault
+from rigs.part import Service
+from rigs.process import spawn_child, stop_child
+from rigs.serial.emulator_process import EmulatorProcess
+
+log = logging.getLogger(__name__)
+
+BOARD_CLOCK_OFFSET_S = 4321.125
+BOARD_CLOCK_DRIFT_PPM = 60.0
+"""The stand-in board's crystal: its own origin and rate, which the suite's TIME sync recovers."""
+
+START_TIMEOUT_S = 20.0
+
+
+class LabBox(Service):
+    """The stand-ins of one lab bench file (see the module docstring)."""
+
+    name = "labbox"
+
+    def __init__(self, bench: Bench, *, log_dir: str | Path) -> None:
+        if bench.kind != "lab":
+            raise RigFault(f"bench {bench.name!r} is {bench.kind!r}: a box stands in for a lab")
+        self.bench = bench
+        self.log_dir = Path(log_dir)
+        self.air: AirProcess | None = None
+        self.boards: list[EmulatorProcess] = []
+        self.links: list[Path] = []
+        self.bridges: list[subprocess.Popen[bytes]] = []
+        self.dut: SimDutProcess | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> LabBox:
+        """Start air, boards, UART HCI bridges and the phone; stop all of it if any fails."""
+        try:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            self.air = AirProcess(self._air_config(), log_dir=self.log_dir)
+            self.air.start()
+            air_hci = self.air.endpoints.hci[0]
+            for board in self.bench.serial:
+                self._start_board(board, air_hci)
+            for peripheral in self.bench.ble:
+                transport = peripheral.hci_transport
+                if transport is not None and transport.startswith("serial:"):
+                    self._start_uart_hci(transport, air_hci)
+            if self.bench.dut is not None and self.bench.dut.backend == "app":
+                self.dut = SimDutProcess(self.dut_config(air_hci), log_dir=self.log_dir).start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop every child by its pid, newest first, and remove the symlinks (idempotent)."""
+        dut, self.dut = self.dut, None
+        if dut is not None:
+            dut.stop()
+        while self.bridges:
+            stop_child(self.bridges.pop(), grace_s=3.0)
+        while self.boards:
+            self.boards.pop().stop()
+        while self.links:
+            link = self.links.pop()
+            with contextlib.suppress(FileNotFoundError):
+                link.unlink()
+        air, self.air = self.air, None
+        if air is not None:
+            air.stop()
+
+    def health(self) -> list[str]:
+        """Problems found (empty when healthy)."""
+        problems = []
+        if self.dut is not None and not self.dut.alive():
+            problems.append("the stand-in phone (python -m rigs.dut.sim) is not running")
+        problems += [f"UART HCI bridge pid {p.pid} exited" for p in self.bridges if p.poll()]
+        return problems
+
+    def log_text(self) -> str:
+        """The phone's own log (the other children log into :attr:`log_dir`)."""
+        return "" if self.dut is None else self.dut.log_text()
+
+    def endpoints(self) -> dict[str, Any]:
+        """What runs where, as JSON-able data (``python -m rigs.labbox up`` prints it)."""
+        return {
+            "air_hci": None if self.air is None else list(self.air.endpoints.hci),
+            "boards": {b.name: {"pty": b.pty_path, "pid": b.pid} for b in self.boards},
+            "links": [str(link) for link in self.links],
+            "uart_hci_pids": [p.pid for p in self.bridges],
+            "dut_pid": None if self.dut is None else self.dut.pid,
+            "log_dir": str(self.log_dir),
+        }
+
+    # -- parts ---------------------------------------------------------------------------------
+
+    def _air_config(self) -> AirConfig:
+        """The air hosts nobody: every board-embodied peripheral joins it as its board."""
+        peripherals = tuple(
+            AirPeripheral(
+                spec=PeripheralSpec(name=p.name, address=p.address, kind="watch"), hosted=False
+            )
+            for p in self._embodied()
+            if p.name is not None and p.address is not None
+        )
+        return AirConfig(link=self.bench.ble_link, peripherals=peripherals)
+
+    def _embodied(self) -> list[BlePeripheral]:
+        return [p for p in self.bench.ble if self.bench.board_of(p.id) is not None]
+
+    def _start_board(self, board: SerialBoard, air_hci: str) -> None:
+        """The board emulator on a pty, linked at the board's port path (BLE side if it has one)."""
+        path = _local_path(board.port, f"serial[id={board.id}].port")
+        peripheral = None if board.ble is None else self.bench.peripheral(board.ble)
+        if peripheral is not None and peripheral.address is None:
+            raise RigFault(f"ble[id={peripheral.id}]: the box's board needs its address")
+        emulator = EmulatorProcess(
+            name=f"labbox-{board.id}",
+            offset_s=BOARD_CLOCK_OFFSET_S,
+            drift_ppm=BOARD_CLOCK_DRIFT_PPM,
+            workdir=self.log_dir / f"board-{board.id}",
+            ble_hci=None if peripheral is None else air_hci,
+            ble_address=None if peripheral is None else peripheral.address,
+        )
+        self.boards.append(emulator)
+        emulator.start()
+        self._link(path, Path(emulator.link_path))
+
+    def _start_uart_hci(self, transport: str, air_hci: str) -> None:
+        """Bumble's HCI bridge: H4 on a pty at the transport's path ↔ a controller on the air."""
+        device = transport.removeprefix("serial:").split(",", 1)[0]
+        path = _local_path(device, f"ble backend bumble:{transport}")
+        _free(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_dir / f"uart-hci-{path.name}.log", "ab") as out:
+            proc = spawn_child(
+                [sys.executable, "-m", "bumble.apps.hci_bridge", f"pty:{path}", air_hci],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+            )
+        self.bridges.append(proc)
+        self.links.append(path)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not path.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RigFault(f"UART HCI bridge for {path} did not come up; log in {out.name}")
+            time.sleep(0.05)
+
+    def _link(self, path: Path, target: Path) -> None:
+        _free(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.symlink_to(target)
+        self.links.append(path)
+
+    def dut_config(self, air_hci: str) -> dict[str, Any]:
+        """The stand-in phone's config: it knows the endpoint and its sensor, nothing else."""
+        dut = self.bench.dut
+        assert dut is not None
+        host, port = dut.address
+        config: dict[str, Any] = {
+            "agent": {"host": host, "port": port},
+            "identity": {"id": dut.id or "labbox-phone"},
+        }
+        if dut.sensor is not None:
+            sensor = self.bench.peripheral(dut.sensor)
+            if sensor.address is None:
+                raise RigFault(f"[dut] sensor {dut.sensor!r}: the box's phone needs its address")
+            config["ble"] = {"hci": air_hci, "sensor": sensor.address}
+            config["watch"] = {"clock_offset_s": WATCH_CLOCK_OFFSET_S}
+        return config
+
+
+def _local_path(text: str, key: str) -> Path:
+    """A path the box may create: absolute, not under /dev (a real device lives there)."""
+    if "://" in text or not text.startswith("/") or text.startswith("/dev/"):
+        raise RigFault(f"{key} = {text!r}: the box makes its stand-ins at absolute paths off /dev")
+    return Path(text)
+
+
+def _free(path: Path) -> None:
+    """Remove a stale symlink the box left (a crashed run); refuse to replace anything else."""
+    if path.is_symlink():
+        path.unlink()
+    elif path.exists():
+        raise RigFault(f"{path} exists and is not a symlink the box made: not replacing it")
+
+
+def dump(box: LabBox) -> str:
+    """The endpoints as one JSON line."""
+    return json.dumps(box.endpoints(), sort_keys=True)
+
+
+def remove_dir(path: Path) -> None:
+    """Remove the box's log directory (the CLI's temporary one)."""
+    shutil.rmtree(path, ignore_errors=True)
+    log.debug("removed %s (pid %d)", path, os.getpid())
