@@ -74,3 +74,26 @@ def test_serve_refuses_a_folder_that_is_no_report(
 ) -> None:
     assert main(["serve", str(tmp_path)]) == 2
     assert "not a generated report" in capsys.readouterr().err
+
+
+def test_without_its_dependencies_the_cli_says_how_to_install_them() -> None:
+    """``python -m rigs doctor`` on a fresh clone before any install: one line, not a traceback."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import rigs
+
+    checkout = str(Path(rigs.__file__).resolve().parent.parent)
+    done = subprocess.run(
+        [sys.executable, "-S", "-m", "rigs", "doctor"],  # -S: no site-packages, stdlib only
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": checkout},
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "its Python dependencies are not installed" in done.stderr
+    assert "pip install -e '.[ble,wifi]'" in done.stderr and "Traceback" not in done.stderr
