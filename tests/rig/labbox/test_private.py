@@ -51,8 +51,7 @@ def test_cmd_gets_a_network_namespace_with_only_lo_up() -> None:
 def test_box_dir_and_netns_dir_are_private(tmp_path: Path) -> None:
     marker = Path(BOX_DIR) / f"private-test-{os.getpid()}"
     code = (
-        f"import os; open({str(marker)!r}, 'w').close()\n"
-        "print(sorted(os.listdir('/run/netns')))\n"
+        f"import os; open({str(marker)!r}, 'w').close()\nprint(sorted(os.listdir('/run/netns')))\n"
     )
     done = _inside(code)
     assert done.returncode == 0, done.stderr
