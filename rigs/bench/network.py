@@ -29,7 +29,10 @@ class WifiNetwork:
     server bind there, the phone dials it), ``vpn_port`` (OpenVPN's UDP port), ``hostapd_ctrl``
     (the AP's hostapd control socket for this SSID: the roam step switches SSIDs through it when
     the phone is its own station) and ``air_iface`` (an interface of the rig host that sees the
-    phone's AP port, e.g. a mirror port: "the air" of the multicast suite).
+    phone's AP port, e.g. a mirror port: "the air" of the multicast suite) and ``peer_address``
+    (a second address of the rig host on this SSID where it runs the LAN peer, the LAN-flows
+    suite's TV: not ``rig_address``, because OpenVPN's client drops tunnel packets addressed to
+    its own server, so a peer there could never be seen entering the tunnel).
     """
 
     ssid: str
@@ -44,6 +47,7 @@ class WifiNetwork:
     vpn_port: int = 1194
     hostapd_ctrl: str | None = None
     air_iface: str | None = None
+    peer_address: ipaddress.IPv4Address | None = None
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,12 @@ def parse_wifi_network(table: Table) -> WifiNetwork:
     if push_port is not None and push_port > 65535:
         raise table.error("push_port", f"must be at most 65535, not {push_port}")
     rig_address = _host_in(table, "rig_address", subnet)
+    peer_address = _host_in(table, "peer_address", subnet)
+    if peer_address is not None and peer_address == rig_address:
+        raise table.error(
+            "peer_address",
+            f"{peer_address} is the rig_address (the VPN server's): give the LAN peer its own",
+        )
     vpn_port = table.integer("vpn_port", 1194, minimum=1)
     if vpn_port > 65535:
         raise table.error("vpn_port", f"must be at most 65535, not {vpn_port}")
@@ -194,6 +204,7 @@ def parse_wifi_network(table: Table) -> WifiNetwork:
         vpn_port=vpn_port,
         hostapd_ctrl=hostapd_ctrl,
         air_iface=air_iface,
+        peer_address=peer_address,
     )
 
 

@@ -12,6 +12,9 @@ another), bound to the addresses the bench file names (``[[wifi.networks]] rig_a
 - :meth:`vpn_server`: a real OpenVPN server on the push SSID's ``rig_address:vpn_port``;
 - :meth:`station_endpoint`: sockets on the rig station's own interface, from the address the
   kernel gave it (a lab adapter gets its address from the AP's DHCP, not from the rig);
+- :attr:`lan_peer`: :class:`~rigs.net.lan_peer.LanPeer` (the LAN-flows suite's TV) on the first
+  network's ``peer_address``, an address the rig host already carries (the rig adds none to a
+  lab machine: the error says which ``ip addr add`` is missing);
 - :meth:`ap_control`: the AP's hostapd control sockets, one per SSID, when the file names them.
 """
 
@@ -23,6 +26,7 @@ from rigs.bench import Bench, WifiNetwork, WifiStation
 from rigs.dut.ap_control import HostapdControl
 from rigs.errors import RigFault
 from rigs.net.endpoint import StationEndpoint
+from rigs.net.lan_peer import LanPeer
 from rigs.net.netns import Netns
 from rigs.net.openvpn import Push
 from rigs.net.openvpn_pki import BenchCa
@@ -41,6 +45,7 @@ class LabNetwork(Service):
         self.ns = ns or Netns.current()
         self._push: PushServer | None = None
         self._ca: BenchCa | None = None
+        self._peer: LanPeer | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -58,7 +63,10 @@ class LabNetwork(Service):
         return self
 
     def stop(self) -> None:
-        """Stop the push server and remove the bench CA's files (idempotent)."""
+        """Stop the LAN peer and push server, remove the bench CA's files (idempotent)."""
+        peer, self._peer = self._peer, None
+        if peer is not None:
+            peer.stop()
         push, self._push = self._push, None
         if push is not None:
             push.stop()
@@ -103,10 +111,39 @@ class LabNetwork(Service):
             raise RigFault(f"wifi station {station_id}: {iface} has no IPv4 address (associated?)")
         return StationEndpoint(self.ns, iface, str(addrs[0].get_attr("IFA_ADDRESS")))
 
+    @property
+    def lan_peer(self) -> LanPeer:
+        """The LAN peer on the first network's ``peer_address`` (started on first use)."""
+        if self._peer is None:
+            net = _first(self.bench)
+            if net.peer_address is None:
+                raise RigFault(
+                    f"bench {self.bench.name!r}: network {net.ssid!r} has no peer_address: "
+                    "say where the rig host runs the LAN peer (not its rig_address)"
+                )
+            address = str(net.peer_address)
+            self._peer = LanPeer(self.ns, self._iface_of(address, net.ssid), address).start()
+        return self._peer
+
     def reset(self) -> None:
-        """Between two runs: the push server's books emptied (the AP and stations are real)."""
+        """Between two runs: the servers' books emptied (the AP and stations are real)."""
         if self._push is not None:
             self._push.reset()
+        if self._peer is not None:
+            self._peer.reset()
+
+    def _iface_of(self, address: str, ssid: str) -> str:
+        """The rig host's interface carrying ``address`` (RigFault naming the fix when none)."""
+        with self.ns.iproute() as ipr:
+            for entry in ipr.get_addr(family=socket.AF_INET):
+                if entry.get_attr("IFA_ADDRESS") == address:
+                    name = ipr.get_links(entry["index"])[0].get_attr("IFLA_IFNAME")
+                    return str(name)
+        raise RigFault(
+            f"bench {self.bench.name!r}: no interface of the rig host has {ssid!r}'s "
+            f"peer_address {address}: add it to the rig's port on that SSID "
+            f"(ip addr add {address}/PREFIX dev IFACE)"
+        )
 
     # -- lab only ------------------------------------------------------------------------------
 

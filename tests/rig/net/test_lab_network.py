@@ -61,6 +61,12 @@ def _bench(tmp_path: Path, extra: str = "", extra2: str = "") -> Path:
         ("vpn_port = 70000", "vpn_port", "must be at most 65535"),
         ('hostapd_ctrl = "hostapd/wlan0"', "hostapd_ctrl", "absolute socket path"),
         ('air_iface = "eth0 mirror"', "air_iface", "not an interface name"),
+        ('peer_address = "10.79.9.20"', "peer_address", "is not a host of the network's subnet"),
+        (
+            'rig_address = "10.79.1.10"\npeer_address = "10.79.1.10"',
+            "peer_address",
+            "is the rig_address",
+        ),
     ],
 )
 def test_bad_server_keys_are_refused_naming_the_key(
@@ -97,6 +103,40 @@ def test_a_push_network_without_rig_address_is_a_clear_error(tmp_path: Path) -> 
     bench = load_bench(write_bench(tmp_path, text))
     with pytest.raises(RigFault, match="has push_port but no rig_address"):
         LabNetwork(bench).start()
+
+
+def test_a_lan_peer_without_peer_address_is_a_clear_error(tmp_path: Path) -> None:
+    net = LabNetwork(load_bench(_bench(tmp_path)))
+    with pytest.raises(RigFault, match="'BenchLab' has no peer_address"):
+        _ = net.lan_peer
+
+
+@requires_root(why="a namespace stands in for the rig host")
+def test_the_lan_peer_listens_on_the_peer_address_the_rig_host_carries(tmp_path: Path) -> None:
+    bench = load_bench(_bench(tmp_path, extra='peer_address = "10.79.1.20"'))
+    host = Netns.create(f"{new_prefix()}-rig")
+    try:
+        with host.iproute() as ipr:
+            ipr.link("add", ifname="eth1", kind="veth", peer={"ifname": "eth1-ap"})
+            index = ipr.link_lookup(ifname="eth1")[0]
+            ipr.link("set", index=index, state="up")
+            ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+        net = LabNetwork(bench, ns=host)
+        with pytest.raises(RigFault, match=r"ip addr add 10\.79\.1\.20/PREFIX dev IFACE"):
+            _ = net.lan_peer
+        with host.iproute() as ipr:
+            ipr.addr("add", index=index, address="10.79.1.10", prefixlen=24)
+            ipr.addr("add", index=index, address="10.79.1.20", prefixlen=24)
+        with net:
+            peer = net.lan_peer
+            assert (peer.iface, peer.address) == ("eth1", "10.79.1.20")
+            client = host.socket(socket.AF_INET, socket.SOCK_STREAM)
+            with client:
+                client.settimeout(2.0)
+                client.connect(("10.79.1.20", peer.ports.tcp_stream))
+        assert net._peer is None, "stop() left the LAN peer running"
+    finally:
+        host.remove()
 
 
 @requires_root(why="a namespace stands in for the rig host")
