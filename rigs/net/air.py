@@ -47,10 +47,12 @@ class AirCapture(PacketCapture):
     (:attr:`frames_not_kept` says how many), so a runaway sender cannot exhaust the CI box.
     """
 
+    what = "air capture"
+    rcvbuf = 4 << 20
+    kernel_stamps = True
+
     def __init__(self, ap: Netns, port: str, *, max_frames: int = 100_000) -> None:
-        super().__init__(
-            ap, port, what="air capture", where=port, rcvbuf=4 << 20, kernel_stamps=True
-        )
+        super().__init__(ap, port, where=port)
         self.ap = ap
         self.port = port
         self.max_frames = max_frames

@@ -17,7 +17,7 @@ from __future__ import annotations
 import select
 import socket
 import threading
-from typing import Self
+from typing import ClassVar, Self
 
 from rigs.errors import HardwareTimeout, RigFault
 from rigs.net.netns import Netns
@@ -37,26 +37,16 @@ Ancillary = list[tuple[int, int, bytes]]
 class PacketCapture(Service):
     """Capture thread on ``iface`` in ``ns``; subclasses say what a frame means.
 
-    ``what`` names the capture in errors ("air capture"); ``where`` names its place.
-    ``kernel_stamps`` asks for SO_TIMESTAMPNS in each frame's ancillary data.
+    ``where`` names the capture's place in errors, after the class's ``what``.
     """
 
-    def __init__(
-        self,
-        ns: Netns,
-        iface: str,
-        *,
-        what: str,
-        where: str,
-        rcvbuf: int,
-        kernel_stamps: bool = False,
-    ) -> None:
-        self._ns = ns
-        self._iface = iface
-        self._what = what
-        self._where = where
-        self._rcvbuf = rcvbuf
-        self._kernel_stamps = kernel_stamps
+    what: ClassVar[str] = "packet capture"
+    rcvbuf: ClassVar[int] = 1 << 20
+    kernel_stamps: ClassVar[bool] = False
+    """Ask for SO_TIMESTAMPNS in each frame's ancillary data."""
+
+    def __init__(self, ns: Netns, iface: str, where: str) -> None:
+        self._ns, self._iface, self._where = ns, iface, where
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._sock: socket.socket | None = None
@@ -74,8 +64,8 @@ class PacketCapture(Service):
     def _open_socket(self) -> socket.socket:
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self._rcvbuf)
-            if self._kernel_stamps:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
+            if self.kernel_stamps:
                 sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             sock.bind((self._iface, ETH_P_ALL))
         except OSError:
@@ -88,8 +78,8 @@ class PacketCapture(Service):
         try:
             self._sock = self._ns.call(self._open_socket)
         except OSError as exc:
-            raise RigFault(f"{self._what} on {opened_at or self._where} failed: {exc}") from exc
-        name = f"{self._what.split()[0]}-{self._iface}"
+            raise RigFault(f"{self.what} on {opened_at or self._where} failed: {exc}") from exc
+        name = f"{self.what.split()[0]}-{self._iface}"
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
         return self
@@ -97,7 +87,7 @@ class PacketCapture(Service):
     def _run(self) -> None:
         sock = self._sock
         assert sock is not None
-        anc_size = 64 if self._kernel_stamps else 0
+        anc_size = 64 if self.kernel_stamps else 0
         try:
             while not self._stop.is_set():
                 ready, _, _ = select.select([sock], [], [], 0.05)
@@ -119,9 +109,9 @@ class PacketCapture(Service):
         if self._thread is not None:
             self._thread.join(timeout_s)
             if self._thread.is_alive():
-                raise HardwareTimeout(f"{self._what} on {self._where} did not stop")
+                raise HardwareTimeout(f"{self.what} on {self._where} did not stop")
         if self._sock is not None:
             self._sock.close()
             self._sock = None
         if self.error is not None:
-            raise RigFault(f"{self._what} on {self._where} failed: {self.error}") from self.error
+            raise RigFault(f"{self.what} on {self._where} failed: {self.error}") from self.error

@@ -36,9 +36,11 @@ class TunPacket(NamedTuple):
 class TunCapture(PacketCapture):
     """Capture on a tun in ``ns``; counts per (destination, protocol, port); bounded memory."""
 
+    what = "tunnel capture"
+
     def __init__(self, ns: Netns, tun: str, *, max_packets: int = 10_000) -> None:
         name = f"{ns.name}/{tun}"
-        super().__init__(ns, tun, what="tunnel capture", where=name, rcvbuf=1 << 20)
+        super().__init__(ns, tun, where=name)
         self.ns = ns
         self.tun = tun
         self.name = name
