@@ -19,9 +19,10 @@ import socket
 import threading
 from typing import ClassVar, Self
 
-from rigs.errors import HardwareTimeout, RigFault
+from rigs.errors import RigFault
 from rigs.net.netns import Netns
 from rigs.part import Service
+from rigs.wait import join_thread
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
@@ -106,10 +107,7 @@ class PacketCapture(Service):
     def stop(self, timeout_s: float = 2.0) -> None:
         """Stop the thread, close the socket; re-raise what killed the thread, if anything."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                raise HardwareTimeout(f"{self.what} on {self._where} did not stop")
+        join_thread(self._thread, timeout_s, f"{self.what} on {self._where}")
         if self._sock is not None:
             self._sock.close()
             self._sock = None
