@@ -24,8 +24,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from types import TracebackType
 from typing import TypeVar
+
+from rigs.part import Service
 
 T = TypeVar("T")
 
@@ -46,7 +47,7 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
-class CpuHogs:
+class CpuHogs(Service):
     """``count`` busy-looping child processes (default: one per core), bounded by ``max_s``."""
 
     def __init__(self, count: int | None = None, max_s: float = 600.0) -> None:
@@ -86,17 +87,6 @@ class CpuHogs:
     @property
     def pids(self) -> list[int]:
         return [p.pid for p in self._procs]
-
-    def __enter__(self) -> CpuHogs:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 @contextlib.contextmanager

@@ -9,6 +9,8 @@ its limit) and from every other assertion (the product did something else wrong)
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class RigFault(Exception):
     """The bench or the rig failed, not the device under test.
@@ -40,12 +42,21 @@ class ProtocolError(RigFault):
     """A device sent bytes the rig's protocol does not allow (bad frame, bad reply)."""
 
 
-class LimitsBreached(AssertionError):
-    """A measured path is outside its limits: a product failure, one line per breached limit.
+class Findings(AssertionError):
+    """A product failure with one line per finding, under the class's ``headline``.
 
-    Derives from AssertionError so pytest reports it as a test failure, not an error.
+    Derives from AssertionError so pytest reports it as a test failure, not an error; the
+    findings stay in ``lines`` so a report can list them without parsing the message.
     """
+
+    headline: ClassVar[str] = "findings"
 
     def __init__(self, lines: list[str]) -> None:
         self.lines = list(lines)
-        super().__init__("limits breached:\n" + "\n".join(f"  {line}" for line in self.lines))
+        super().__init__(f"{self.headline}:\n" + "\n".join(f"  {line}" for line in self.lines))
+
+
+class LimitsBreached(Findings):
+    """A measured path is outside its limits: a product failure, one line per breached limit."""
+
+    headline = "limits breached"

@@ -18,6 +18,7 @@ wait itself does not load what it waits for.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -66,3 +67,16 @@ def wait_until(
             seen = f"; last seen: {last_seen()}" if last_seen is not None else ""
             raise HardwareTimeout(f"{what}: not within {timeout_s:g} s{seen}")
         time.sleep(poll_s)
+
+
+def join_thread(thread: threading.Thread | None, timeout_s: float, what: str) -> None:
+    """Join ``thread`` (if any) within ``timeout_s``; HardwareTimeout "``what`` did not stop".
+
+    A thread that outlives its stop still holds the sockets and namespaces the teardown is about
+    to remove: it is named in the failure instead of leaking silently.
+    """
+    if thread is None:
+        return
+    thread.join(timeout_s)
+    if thread.is_alive():
+        raise HardwareTimeout(f"{what} did not stop")

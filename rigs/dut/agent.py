@@ -17,12 +17,8 @@ connection (one reader, writes under a lock) is the smallest thing that lets a t
 reply while events keep arriving. Every wait has a deadline; closing the server closes every
 connection and joins every thread it started.
 
-Failures are filed where a report reader needs them: no reply in time is
-:class:`~rigs.errors.HardwareTimeout` naming the command; a disconnected app is
-:class:`~rigs.errors.HardwareGone` (its events are kept); an error reply with a protocol-level
-code (``unknown_command``, ``bad_args``, ``unsupported``, ``busy``) is :class:`DutRejected` (a rig
-fault: rig and app disagree); ``failed`` is :class:`DutCommandFailed` (an AssertionError: the
-product tried and failed).
+How a link files its failures (timeout, gone, rejected, failed) is said once, in
+:mod:`rigs.dut.link`.
 """
 
 from __future__ import annotations

@@ -86,7 +86,7 @@ class SimDutBench(Service):
             lan.set_multicast_route(self.station.role, False)
             rig_ip, dut_ip = _mgmt_addresses(self.dut)
             self.mgmt = Netns.create(f"{lan.prefix}-mgmt", run_dir=lan.run_dir)
-            _mgmt_link(lan.station_ns(self.station.role), self.mgmt, rig_ip, dut_ip)
+            mgmt_link(lan.station_ns(self.station.role), self.mgmt, rig_ip, dut_ip)
             listen = self.mgmt.socket(socket.AF_INET, socket.SOCK_STREAM)
             try:
                 listen.bind((rig_ip, self.dut.address[1]))
@@ -227,8 +227,12 @@ def _mgmt_addresses(dut: DutAgent) -> tuple[str, str]:
     return host, next(h for h in hosts if h != host)
 
 
-def _mgmt_link(dut_ns: Netns, mgmt: Netns, rig_ip: str, dut_ip: str) -> None:
-    """veth ``mgmt0`` (DUT side) / ``mgmt1`` (rig side), a /30 each, both up."""
+def mgmt_link(dut_ns: Netns, mgmt: Netns, rig_ip: str, dut_ip: str) -> None:
+    """veth ``mgmt0`` (DUT side) / ``mgmt1`` (rig side), a /30 each, both up.
+
+    The rig's control channel to the DUT, apart from its Wi-Fi (see the module docstring); public
+    because tests that build their own small bench wire it the same way.
+    """
     with dut_ns.iproute() as ipr:
         ipr.link("add", ifname="mgmt0", kind="veth", peer={"ifname": "mgmt1", "net_ns_fd": mgmt.fd})
         index = ipr.link_lookup(ifname="mgmt0")[0]

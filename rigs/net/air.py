@@ -15,28 +15,18 @@ from __future__ import annotations
 import collections
 import errno
 import io
-import select
 import socket
 import struct
-import threading
 import time
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import NamedTuple, Self
 
-from rigs.errors import HardwareTimeout, RigFault
 from rigs.net.netns import Netns
+from rigs.net.packet_capture import SO_TIMESTAMPNS, Ancillary, PacketCapture
 from rigs.net.packets import PROTO_UDP, IpSummary, parse_ethernet
 from rigs.net.pcap import LINKTYPE_ETHERNET, PcapRecord, write_pcap
-from rigs.part import Service
 from rigs.wait import poll_until
 
-ETH_P_ALL = 0x0003
-PACKET_OUTGOING = 4
-MAX_FRAME = 65535
-SO_TIMESTAMPNS = 35
-"""Linux: the kernel stamps each frame (CLOCK_REALTIME, ns) when it is received (the socket
-module has no name for it). Frames are timed by that stamp, not by when the capture thread got
-round to them: on a busy 2-core box the thread lags by milliseconds."""
 _TIMESPEC = struct.Struct("@qq")
 
 
@@ -50,14 +40,19 @@ class Frame(NamedTuple):
     ip: IpSummary | None
 
 
-class AirCapture(Service):
+class AirCapture(PacketCapture):
     """Capture on one AP port; count by group/port and by source; save as pcap.
 
     ``max_frames`` bounds memory: beyond it frames are still counted but not kept
     (:attr:`frames_not_kept` says how many), so a runaway sender cannot exhaust the CI box.
     """
 
+    what = "air capture"
+    rcvbuf = 4 << 20
+    kernel_stamps = True
+
     def __init__(self, ap: Netns, port: str, *, max_frames: int = 100_000) -> None:
+        super().__init__(ap, port, where=port)
         self.ap = ap
         self.port = port
         self.max_frames = max_frames
@@ -67,59 +62,23 @@ class AirCapture(Service):
         self._udp: collections.Counter[tuple[str, int]] = collections.Counter()
         self._sources: collections.Counter[str] = collections.Counter()
         self._from_station = 0
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._sock: socket.socket | None = None
-        self._thread: threading.Thread | None = None
-        self.error: BaseException | None = None
 
-    def start(self) -> None:
+    def start(self, *, opened_at: str | None = None) -> Self:
         """Open the socket in the AP namespace and start the capture thread."""
+        return super().start(opened_at=opened_at or f"{self.ap.name}/{self.port}")
 
-        def setup() -> socket.socket:
-            # Protocol 0 receives nothing until bind() names the interface and ETH_P_ALL, so no
-            # frame from another port slips in between socket() and bind().
-            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-                sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-                sock.bind((self.port, ETH_P_ALL))
-            except OSError:
-                sock.close()
-                raise
-            return sock
+    def _on_read_error(self, exc: OSError) -> bool:
+        if exc.errno != errno.ENETDOWN:
+            raise exc
+        # The port went down (disassociation, link fault): the socket reports it once and
+        # keeps capturing when the port comes back.
+        self.link_down_events += 1
+        return True
 
-        try:
-            self._sock = self.ap.call(setup)
-        except OSError as exc:
-            raise RigFault(f"air capture on {self.ap.name}/{self.port} failed: {exc}") from exc
-        self._thread = threading.Thread(target=self._run, name=f"air-{self.port}", daemon=True)
-        self._thread.start()
+    def _on_frame(self, data: bytes, *, outgoing: bool, ancdata: Ancillary) -> None:
+        self._record(data, from_station=not outgoing, stamp=ancdata)
 
-    def _run(self) -> None:
-        sock = self._sock
-        assert sock is not None
-        try:
-            while not self._stop.is_set():
-                ready, _, _ = select.select([sock], [], [], 0.05)
-                if not ready:
-                    continue
-                try:
-                    data, ancdata, _flags, addr = sock.recvmsg(MAX_FRAME, 64)
-                except OSError as exc:
-                    if exc.errno != errno.ENETDOWN:
-                        raise
-                    # The port went down (disassociation, link fault): the socket reports it
-                    # once and keeps capturing when the port comes back.
-                    self.link_down_events += 1
-                    continue
-                self._record(data, from_station=addr[2] != PACKET_OUTGOING, stamp=ancdata)
-        except BaseException as exc:  # surfaced by stop()
-            self.error = exc
-
-    def _record(
-        self, data: bytes, *, from_station: bool, stamp: list[tuple[int, int, bytes]]
-    ) -> None:
+    def _record(self, data: bytes, *, from_station: bool, stamp: Ancillary) -> None:
         ip = parse_ethernet(data)
         mono_s, wall_s = time.monotonic(), time.time()
         for level, kind, value in stamp:
@@ -140,19 +99,6 @@ class AirCapture(Service):
                 self._sources[ip.src] += 1
                 if ip.proto == PROTO_UDP:
                     self._udp[(ip.dst, ip.dport)] += 1
-
-    def stop(self, timeout_s: float = 2.0) -> None:
-        """Stop the thread and close the socket; re-raise what killed the thread, if anything."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                raise HardwareTimeout(f"air capture on {self.port} did not stop")
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
-        if self.error is not None:
-            raise RigFault(f"air capture on {self.port} failed: {self.error}") from self.error
 
     # -- what the station sent -------------------------------------------------------------------
 

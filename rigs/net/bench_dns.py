@@ -17,10 +17,11 @@ import threading
 import time
 from typing import NamedTuple
 
-from rigs.errors import HardwareTimeout, RigFault
+from rigs.errors import RigFault
 from rigs.net import dns_wire
 from rigs.net.netns import Netns
 from rigs.part import Service
+from rigs.wait import join_thread
 
 log = logging.getLogger(__name__)
 DNS_PORT = 53
@@ -93,10 +94,7 @@ class BenchDns(Service):
     def stop(self) -> None:
         """Stop answering and close the socket."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(2.0)
-            if self._thread.is_alive():
-                raise HardwareTimeout("bench DNS thread did not stop")
+        join_thread(self._thread, 2.0, "bench DNS thread")
         if self._sock is not None:
             self._sock.close()
             self._sock = None

@@ -31,11 +31,8 @@ import time
 from rigs.errors import HardwareTimeout, RigFault
 from rigs.net.lan import SERVER_IFACE, STATION_IFACE, Lan
 from rigs.net.offload import disable_tx_offloads
+from rigs.net.packet_capture import ETH_P_ALL, MAX_FRAME, PACKET_OUTGOING
 from rigs.part import Switch
-
-ETH_P_ALL = 0x0003
-PACKET_OUTGOING = 4
-MAX_FRAME = 65535
 
 
 class DelayRelay(Switch):

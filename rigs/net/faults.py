@@ -26,20 +26,20 @@ from __future__ import annotations
 
 import logging
 import secrets
-from types import TracebackType
 
 from rigs.errors import RigFault
 from rigs.net import nftables
 from rigs.net.lan import STATION_IFACE, Lan
 from rigs.net.netns import Netns
 from rigs.net.nftables import Rule
+from rigs.part import Switch
 
 log = logging.getLogger(__name__)
 
 DIRECTIONS = ("egress", "ingress", "both")
 
 
-class NftFault:
+class NftFault(Switch):
     """One nftables netdev table in one namespace; a context manager that always cleans up."""
 
     def __init__(self, ns: Netns, kind: str, chains: dict[str, list[Rule]], device: str) -> None:
@@ -89,17 +89,6 @@ class NftFault:
         """Packets this fault's rules matched so far (read from the kernel's counters)."""
         return nftables.counted_packets(self.ns, self.table) if self.active else 0
 
-    def __enter__(self) -> NftFault:
-        return self.enable()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.disable()
-
 
 def egress_drop(lan: Lan, station: str, group: str = "239.255.0.1", port: int = 45454) -> NftFault:
     """Silently drop UDP to ``group:port`` leaving ``station`` (``sendto`` still succeeds)."""
@@ -123,7 +112,7 @@ def loss(lan: Lan, station: str, percent: int, direction: str = "egress") -> Nft
 LINK_SIDES = ("carrier", "station")
 
 
-class LinkDown:
+class LinkDown(Switch):
     """The link drops but the station keeps its address and routes (unlike a disassociation).
 
     ``side="carrier"`` (default) takes the AP-side port down: the station's ``wlan0`` stays
@@ -166,12 +155,6 @@ class LinkDown:
             self.lan.associate(self.station, self._ssid)
             self._ssid = None
         log.info("fault off: link down (%s) on %s", self.side, self.station)
-
-    def __enter__(self) -> LinkDown:
-        return self.enable()
-
-    def __exit__(self, *exc: object) -> None:
-        self.disable()
 
 
 def link_down(lan: Lan, station: str, side: str = "carrier") -> LinkDown:

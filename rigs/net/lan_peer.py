@@ -25,9 +25,9 @@ import struct
 import threading
 from dataclasses import dataclass
 
-from rigs.errors import HardwareTimeout
 from rigs.net.netns import Netns
 from rigs.part import Service
+from rigs.wait import join_thread
 
 MAX_CONNECTIONS = 64
 READ_BYTES = 65536
@@ -94,11 +94,8 @@ class LanPeer(Service):
     def stop(self, timeout_s: float = 2.0) -> None:
         """Stop the thread, close every socket (idempotent)."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                raise HardwareTimeout("LAN peer thread did not stop")
-            self._thread = None
+        join_thread(self._thread, timeout_s, "LAN peer thread")
+        self._thread = None
         self._close_all()
 
     def alive(self) -> bool:

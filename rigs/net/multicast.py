@@ -25,14 +25,14 @@ import threading
 import time
 from ipaddress import IPv4Address
 
-from rigs.errors import HardwareTimeout, RigFault
+from rigs.errors import RigFault
 from rigs.measure.probe import PROBE, PROBE_SIZE, encode_probe
 from rigs.measure.quiet import collector_paused
 from rigs.measure.recorder import PathRecorder
 from rigs.measure.summary import DeliverySummary
 from rigs.net.netns import Netns
 from rigs.part import Closing, Handle
-from rigs.wait import poll_until
+from rigs.wait import join_thread, poll_until
 
 DEFAULT_GROUP = "239.255.0.1"
 DEFAULT_PORT = 45454
@@ -231,9 +231,7 @@ class ProbeCollector:
     def stop(self, timeout_s: float = 2.0) -> None:
         """Stop the thread; re-raise what killed it, if anything."""
         self._stop.set()
-        self._thread.join(timeout_s)
-        if self._thread.is_alive():
-            raise HardwareTimeout(f"multicast collector on {self.receiver.ns.name} did not stop")
+        join_thread(self._thread, timeout_s, f"multicast collector on {self.receiver.ns.name}")
         if self.error is not None:
             raise RigFault(f"multicast collector failed: {self.error}") from self.error
 

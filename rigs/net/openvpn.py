@@ -29,11 +29,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 from pathlib import Path
-from types import TracebackType
 
 from rigs.errors import HardwareTimeout, RigFault
 from rigs.net.netns import Netns
 from rigs.net.openvpn_pki import Credentials
+from rigs.part import Closing
 from rigs.process import spawn_child, stop_child
 from rigs.tools.debs import ensure_program
 
@@ -143,7 +143,7 @@ def _common(mgmt: Path) -> list[str]:
 
 
 @dataclass
-class OpenVpnProcess:
+class OpenVpnProcess(Closing):
     """One openvpn daemon in ``ns`` (None: the caller's own namespace)."""
 
     name: str
@@ -301,14 +301,7 @@ class OpenVpnProcess:
             raise RigFault(f"openvpn {self.name} has no directory yet")
         return self.workdir
 
-    def __enter__(self) -> OpenVpnProcess:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
+        """Stop the daemon and delete its work directory (what ``with`` guarantees)."""
         self.stop()
         self.cleanup()

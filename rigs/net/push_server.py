@@ -38,6 +38,7 @@ from rigs.measure.recorder import PathRecorder
 from rigs.measure.summary import DeliverySummary
 from rigs.net.netns import Netns
 from rigs.part import Service
+from rigs.wait import join_thread
 
 DEFAULT_PUSH_PORT = 5223
 PROTOCOL_VERSION = 1
@@ -136,11 +137,8 @@ class PushServer(Service):
     def stop(self, timeout_s: float = 2.0) -> None:
         """Stop serving, close every socket (idempotent)."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                raise HardwareTimeout(f"push server in {self.ns.name} did not stop")
-            self._thread = None
+        join_thread(self._thread, timeout_s, f"push server in {self.ns.name}")
+        self._thread = None
         self._drop_client(count=False)
         if self._listen is not None:
             self._listen.close()

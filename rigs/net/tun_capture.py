@@ -14,21 +14,14 @@ from __future__ import annotations
 import collections
 import errno
 import io
-import select
-import socket
-import threading
 import time
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import NamedTuple, Self
 
-from rigs.errors import HardwareTimeout, RigFault
 from rigs.net.netns import Netns
+from rigs.net.packet_capture import Ancillary, PacketCapture
 from rigs.net.packets import IpSummary, parse_ipv4
 from rigs.net.pcap import LINKTYPE_RAW, PcapRecord, write_pcap
-from rigs.part import Service
-
-ETH_P_ALL = 0x0003
-PACKET_OUTGOING = 4
 
 
 class TunPacket(NamedTuple):
@@ -40,67 +33,39 @@ class TunPacket(NamedTuple):
     data: bytes
 
 
-class TunCapture(Service):
+class TunCapture(PacketCapture):
     """Capture on a tun in ``ns``; counts per (destination, protocol, port); bounded memory."""
 
+    what = "tunnel capture"
+
     def __init__(self, ns: Netns, tun: str, *, max_packets: int = 10_000) -> None:
+        name = f"{ns.name}/{tun}"
+        super().__init__(ns, tun, where=name)
         self.ns = ns
         self.tun = tun
-        self.name = f"{ns.name}/{tun}"
+        self.name = name
         self.max_packets = max_packets
         self.packets_not_kept = 0
         self.to_client = 0
         self._packets: list[TunPacket] = []
         self._by_dst: collections.Counter[tuple[str, str, int]] = collections.Counter()
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._sock: socket.socket | None = None
-        self._thread: threading.Thread | None = None
-        self.error: BaseException | None = None
 
-    def start(self) -> TunCapture:
+    def start(self, *, opened_at: str | None = None) -> Self:
         """Open the socket on the tun (which must exist: start after the server is ready)."""
+        return super().start(opened_at=opened_at)
 
-        def setup() -> socket.socket:
-            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-                sock.bind((self.tun, ETH_P_ALL))
-            except OSError:
-                sock.close()
-                raise
-            return sock
+    def _on_read_error(self, exc: OSError) -> bool:
+        if exc.errno in (errno.ENETDOWN, errno.ENODEV):
+            return False  # the server stopped and its tun went with it
+        raise exc
 
-        try:
-            self._sock = self.ns.call(setup)
-        except OSError as exc:
-            raise RigFault(f"tunnel capture on {self.name} failed: {exc}") from exc
-        self._thread = threading.Thread(target=self._run, name=f"tun-{self.tun}", daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        sock = self._sock
-        assert sock is not None
-        try:
-            while not self._stop.is_set():
-                ready, _, _ = select.select([sock], [], [], 0.05)
-                if not ready:
-                    continue
-                try:
-                    data, addr = sock.recvfrom(65535)
-                except OSError as exc:
-                    if exc.errno in (errno.ENETDOWN, errno.ENODEV):
-                        return  # the server stopped and its tun went with it
-                    raise
-                if addr[2] == PACKET_OUTGOING:
-                    self.to_client += 1
-                    continue
-                ip = parse_ipv4(data)
-                if ip is not None:
-                    self._record(ip, data)
-        except BaseException as exc:  # surfaced by stop()
-            self.error = exc
+    def _on_frame(self, data: bytes, *, outgoing: bool, ancdata: Ancillary) -> None:
+        if outgoing:
+            self.to_client += 1
+            return
+        ip = parse_ipv4(data)
+        if ip is not None:
+            self._record(ip, data)
 
     def _record(self, ip: IpSummary, data: bytes) -> None:
         with self._lock:
@@ -109,19 +74,6 @@ class TunCapture(Service):
                 self._packets.append(TunPacket(time.monotonic(), time.time(), ip, data))
             else:
                 self.packets_not_kept += 1
-
-    def stop(self, timeout_s: float = 2.0) -> None:
-        """Stop the thread, close the socket; re-raise what killed the thread, if anything."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                raise HardwareTimeout(f"tunnel capture on {self.name} did not stop")
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
-        if self.error is not None:
-            raise RigFault(f"tunnel capture on {self.name} failed: {self.error}") from self.error
 
     # -- what entered the tunnel ---------------------------------------------------------------
 

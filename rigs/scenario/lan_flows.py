@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rigs.dut.link import DutLink
+from rigs.errors import Findings
 from rigs.net.air import Frame
 from rigs.net.lan_peer import LanPeer
 from rigs.scenario.context import ScenarioContext
@@ -35,12 +36,10 @@ COUNT, PERIOD_MS = 20, 2.0
 """Packets (TCP chunks, datagrams) each class sends, and their spacing."""
 
 
-class LanFlowsFailed(AssertionError):
+class LanFlowsFailed(Findings):
     """A flow to the LAN peer left the LAN, went missing or failed; one line per finding."""
 
-    def __init__(self, lines: list[str]) -> None:
-        self.lines = lines
-        super().__init__("LAN flows scenario failed:\n" + "\n".join(f"  {x}" for x in lines))
+    headline = "LAN flows scenario failed"
 
 
 @dataclass(frozen=True)

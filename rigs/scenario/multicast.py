@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 
 from rigs.dut.records import MulticastSent, read_state
-from rigs.errors import LimitsBreached
+from rigs.errors import Findings, LimitsBreached
 from rigs.measure import PathRecorder, collector_paused
 from rigs.measure.probe import decode_probe
 from rigs.net.air import Frame
@@ -37,12 +37,10 @@ SENT_EVENT_SLACK_S = 5.0
 """``multicast.sent`` comes within the batch's own duration plus this."""
 
 
-class MulticastFailed(AssertionError):
+class MulticastFailed(Findings):
     """What the air, the rig and the DUT saw disagree; one line per finding."""
 
-    def __init__(self, lines: list[str]) -> None:
-        self.lines = lines
-        super().__init__("multicast scenario failed:\n" + "\n".join(f"  {x}" for x in lines))
+    headline = "multicast scenario failed"
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from rigs.dut.clock import DutClocks
-from rigs.errors import LimitsBreached
+from rigs.errors import Findings, LimitsBreached
 from rigs.measure import PathRecorder
 from rigs.measure.clock import ClockMapping
 from rigs.net import dns_wire, tls_wire
@@ -58,12 +58,10 @@ WHERE = {
 }
 
 
-class RequestLatencyFailed(AssertionError):
+class RequestLatencyFailed(Findings):
     """Requests reached the server late (or not at all); one line per finding."""
 
-    def __init__(self, lines: list[str]) -> None:
-        self.lines = lines
-        super().__init__("request latency scenario failed:\n" + "\n".join(f"  {x}" for x in lines))
+    headline = "request latency scenario failed"
 
 
 @dataclass

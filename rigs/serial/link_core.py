@@ -4,10 +4,10 @@ A reader thread decodes what the board sends while nobody waits for a reply: it 
 events straight into the active recorder with the host arrival time, keeps the board's log lines
 and queues other events. A caller waiting for its reply on a local port reads the port itself
 (see :meth:`LinkCore._send_and_read`): one wake-up per round trip, as raw pyserial has. Other
-transports (RFC 2217, sockets) leave all reading to the reader thread. Every wait has a
-timeout that ends in a :class:`~rigs.errors.HardwareTimeout` naming the command, the last bytes
-seen and the decoder's counters (the pytest-embedded lesson: a failed expectation must show the
-buffer).
+transports (RFC 2217, sockets) leave all reading to the reader thread
+(:mod:`rigs.serial.link_reader`). Every wait has a timeout that ends in a
+:class:`~rigs.errors.HardwareTimeout` naming the command, the last bytes seen and the decoder's
+counters (the pytest-embedded lesson: a failed expectation must show the buffer).
 
 A vanished port (USB unplug, emulator gone, ser2net dropped) turns into
 :class:`~rigs.errors.HardwareGone` for every waiter at once, and whatever a stream recorded
@@ -33,6 +33,7 @@ from rigs.errors import HardwareGone, HardwareTimeout, ProtocolError, RigFault
 from rigs.measure.clock import ClockSync
 from rigs.part import Handle
 from rigs.serial.framing import FrameDecoder, encode_frame
+from rigs.serial.link_reader import read_until_stopped
 from rigs.serial.link_state import BoardRefused, LinkStats, Pending, StreamState
 from rigs.serial.link_trace import LineTrace, command_name
 from rigs.serial.protocol import (
@@ -46,7 +47,7 @@ from rigs.serial.protocol import (
     unpack_error,
     unpack_stream_data,
 )
-from rigs.serial.transport import PolledPort, chunk_reader, chunk_writer, open_port, polled_port
+from rigs.serial.transport import PolledPort, chunk_writer, open_port, polled_port
 
 _BOARD_LOG = logging.getLogger("rigs.serial.board")
 _PY_LEVEL = {LogLevel.DEBUG: 10, LogLevel.INFO: 20, LogLevel.WARNING: 30, LogLevel.ERROR: 40}
@@ -254,40 +255,17 @@ class LinkCore(Handle):
         return sent_s
 
     def _read_loop(self) -> None:
-        if self._polled is not None:
-            self._polled_read_loop(self._polled)
-            return
         ser = self._ser
         assert ser is not None
-        read_chunk = chunk_reader(ser)
-        while not self._stopping.is_set():
-            try:
-                data = read_chunk()
-            except Exception as exc:  # any read failure means the port is unusable
-                if not self._stopping.is_set():
-                    self._fail(f"port {self.port} failed: {exc}")
-                return
-            if data:
-                self._on_bytes(data, time.monotonic())
-
-    def _polled_read_loop(self, port: PolledPort) -> None:
-        """Wait for input without the lock, then take and decode it under ``_rx_lock``."""
-        wait_s = (self._ser.timeout if self._ser is not None else None) or _CLOSE_CHECK_S
-        while not self._stopping.is_set():
-            try:
-                if not port.wait(wait_s):
-                    continue
-                with self._rx_lock:
-                    if self._stopping.is_set():
-                        return
-                    # A caller holding the lock may have taken this input already: look again,
-                    # since an empty read after a fresh "ready" means the device is gone.
-                    if port.ready_now():
-                        self._on_bytes(port.take(), time.monotonic())
-            except Exception as exc:  # any read failure means the port is unusable
-                if not self._stopping.is_set():
-                    self._fail(f"port {self.port} failed: {exc}")
-                return
+        read_until_stopped(
+            ser,
+            self._polled,
+            stopping=self._stopping,
+            rx_lock=self._rx_lock,
+            on_bytes=self._on_bytes,
+            on_failure=lambda exc: self._fail(f"port {self.port} failed: {exc}"),
+            idle_wait_s=_CLOSE_CHECK_S,
+        )
 
     def _on_bytes(self, data: bytes, arrival_s: float) -> None:
         self.stats.rx_bytes += len(data)

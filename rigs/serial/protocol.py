@@ -183,7 +183,7 @@ class BoardInfo:
     @classmethod
     def unpack(cls, payload: bytes) -> BoardInfo:
         """Parse a HELLO reply payload."""
-        _need(payload, HELLO_HEAD.size + 2, "HELLO reply")
+        need_payload(payload, HELLO_HEAD.size + 2, "HELLO reply")
         major, minor, caps, max_body = HELLO_HEAD.unpack_from(payload)
         name, offset = _read_short_str(payload, HELLO_HEAD.size, "HELLO reply name")
         firmware, _ = _read_short_str(payload, offset, "HELLO reply firmware")
@@ -205,7 +205,7 @@ class StreamParams:
     @classmethod
     def unpack(cls, payload: bytes) -> StreamParams:
         """Parse a STREAM_START payload (length must be exact)."""
-        _need(payload, STREAM_START.size, "STREAM_START request", exact=True)
+        need_payload(payload, STREAM_START.size, "STREAM_START request", exact=True)
         return cls(*STREAM_START.unpack(payload))
 
 
@@ -225,7 +225,7 @@ class StreamEnd:
     @classmethod
     def unpack(cls, payload: bytes) -> StreamEnd:
         """Parse a STREAM_END payload."""
-        _need(payload, STREAM_END.size, "STREAM_END event")
+        need_payload(payload, STREAM_END.size, "STREAM_END event")
         sent, requested, board_us, reason = STREAM_END.unpack_from(payload)
         try:
             reason_enum = StreamEndReason(reason)
@@ -251,7 +251,7 @@ class LogLine:
     @classmethod
     def unpack(cls, payload: bytes, host_s: float = 0.0) -> LogLine:
         """Parse a LOG payload; undecodable text is kept with replacement characters."""
-        _need(payload, LOG_HEAD.size, "LOG event")
+        need_payload(payload, LOG_HEAD.size, "LOG event")
         level, board_us = LOG_HEAD.unpack_from(payload)
         text = payload[LOG_HEAD.size :].decode("utf-8", errors="replace")
         try:
@@ -271,7 +271,7 @@ def pack_error(code: ErrorCode, text: str) -> bytes:
 
 def unpack_error(payload: bytes) -> tuple[int, str]:
     """(code, reason) from an ERROR reply payload."""
-    _need(payload, 1, "ERROR reply")
+    need_payload(payload, 1, "ERROR reply")
     return payload[0], payload[1:].decode("utf-8", errors="replace")
 
 
@@ -283,14 +283,14 @@ def pack_stream_data(seq: int, board_us: int, size: int) -> bytes:
 
 def unpack_stream_data(payload: bytes) -> tuple[int, int]:
     """(seq, board send µs) from a STREAM_DATA payload."""
-    _need(payload, PROBE_HEAD.size, "STREAM_DATA event")
+    need_payload(payload, PROBE_HEAD.size, "STREAM_DATA event")
     seq, board_us = PROBE_HEAD.unpack_from(payload)
     return seq, board_us
 
 
 def unpack_time(payload: bytes) -> int:
     """Board µs from a TIME reply."""
-    _need(payload, TIME_REPLY.size, "TIME reply")
+    need_payload(payload, TIME_REPLY.size, "TIME reply")
     (board_us,) = TIME_REPLY.unpack_from(payload)
     return int(board_us)
 
@@ -301,14 +301,16 @@ def _short_str(text: str) -> bytes:
 
 
 def _read_short_str(payload: bytes, offset: int, what: str) -> tuple[str, int]:
-    _need(payload, offset + 1, what)
+    need_payload(payload, offset + 1, what)
     length = payload[offset]
     end = offset + 1 + length
-    _need(payload, end, what)
+    need_payload(payload, end, what)
     return payload[offset + 1 : end].decode("utf-8", errors="replace"), end
 
 
-def _need(payload: bytes, size: int, what: str, *, exact: bool = False) -> None:
+def need_payload(payload: bytes, size: int, what: str, *, exact: bool = False) -> None:
+    """ProtocolError unless ``payload`` has ``size`` bytes (at least, or ``exact``ly): the one
+    length check of every codec of the board protocol, so every short frame reads alike."""
     if len(payload) < size or (exact and len(payload) != size):
         relation = "exactly" if exact else "at least"
         raise ProtocolError(f"{what}: {len(payload)} bytes, expected {relation} {size}")

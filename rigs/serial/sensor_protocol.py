@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from rigs.errors import ProtocolError
+from rigs.serial.protocol import need_payload
 
 ADVERTISE_HEAD = struct.Struct("<H")
 ADDRESS = struct.Struct("<B6s")
@@ -62,12 +63,6 @@ class SensorEndReason(IntEnum):
     ABORTED = 2
 
 
-def _need(payload: bytes, size: int, what: str, *, exact: bool = False) -> None:
-    if len(payload) < size or (exact and len(payload) != size):
-        relation = "exactly" if exact else "at least"
-        raise ProtocolError(f"{what}: {len(payload)} bytes, expected {relation} {size}")
-
-
 def format_address(raw: bytes) -> str:
     """``AA:BB:CC:DD:EE:FF`` from the 6 little-endian (HCI order) address bytes."""
     return ":".join(f"{b:02X}" for b in reversed(raw))
@@ -95,10 +90,12 @@ class AdvertiseParams:
     @classmethod
     def unpack(cls, payload: bytes) -> AdvertiseParams:
         """Parse a request payload (length must be exact)."""
-        _need(payload, ADVERTISE_HEAD.size + 1, "SENSOR_ADVERTISE request")
+        need_payload(payload, ADVERTISE_HEAD.size + 1, "SENSOR_ADVERTISE request")
         (interval_ms,) = ADVERTISE_HEAD.unpack_from(payload)
         length = payload[ADVERTISE_HEAD.size]
-        _need(payload, ADVERTISE_HEAD.size + 1 + length, "SENSOR_ADVERTISE request", exact=True)
+        need_payload(
+            payload, ADVERTISE_HEAD.size + 1 + length, "SENSOR_ADVERTISE request", exact=True
+        )
         name = payload[ADVERTISE_HEAD.size + 1 :].decode("utf-8", errors="replace")
         return cls(name, interval_ms)
 
@@ -121,7 +118,7 @@ class SensorStartParams:
     @classmethod
     def unpack(cls, payload: bytes) -> SensorStartParams:
         """Parse a request payload (length must be exact)."""
-        _need(payload, SENSOR_START.size, "SENSOR_START request", exact=True)
+        need_payload(payload, SENSOR_START.size, "SENSOR_START request", exact=True)
         return cls(*SENSOR_START.unpack(payload))
 
 
@@ -154,7 +151,7 @@ class SensorCounters:
     @classmethod
     def unpack(cls, payload: bytes) -> SensorCounters:
         """Parse the reply; unknown enum values are a ProtocolError (a board bug)."""
-        _need(payload, BOOKS_REPLY.size, "SENSOR_BOOKS reply")
+        need_payload(payload, BOOKS_REPLY.size, "SENSOR_BOOKS reply")
         run, state, link, *rest = BOOKS_REPLY.unpack_from(payload)
         try:
             return cls(run, RunState(state), LinkState(link), *rest)
@@ -179,7 +176,7 @@ class LinkChange:
     @classmethod
     def unpack(cls, payload: bytes) -> LinkChange:
         """Parse the event."""
-        _need(payload, LINK_EVENT.size, "SENSOR_LINK event")
+        need_payload(payload, LINK_EVENT.size, "SENSOR_LINK event")
         state, board_us, peer_type, raw = LINK_EVENT.unpack_from(payload)
         try:
             state_enum = LinkState(state)
@@ -206,7 +203,7 @@ class ReadingSent:
     @classmethod
     def unpack(cls, payload: bytes) -> ReadingSent:
         """Parse the event."""
-        _need(payload, SENT_EVENT.size, "SENSOR_SENT event")
+        need_payload(payload, SENT_EVENT.size, "SENSOR_SENT event")
         return cls(*SENT_EVENT.unpack_from(payload))
 
 
@@ -231,7 +228,7 @@ class AckReceived:
     @classmethod
     def unpack(cls, payload: bytes) -> AckReceived:
         """Parse the event."""
-        _need(payload, ACK_EVENT.size, "SENSOR_ACK event")
+        need_payload(payload, ACK_EVENT.size, "SENSOR_ACK event")
         return cls(*ACK_EVENT.unpack_from(payload))
 
 
@@ -257,7 +254,7 @@ class SensorEnd:
     @classmethod
     def unpack(cls, payload: bytes) -> SensorEnd:
         """Parse the event; an unknown reason reads as ABORTED (as STREAM_END does)."""
-        _need(payload, END_EVENT.size, "SENSOR_END event")
+        need_payload(payload, END_EVENT.size, "SENSOR_END event")
         run, reason, *rest = END_EVENT.unpack_from(payload)
         try:
             reason_enum = SensorEndReason(reason)
@@ -268,13 +265,13 @@ class SensorEnd:
 
 def unpack_address(payload: bytes) -> str:
     """The board's BLE address from a SENSOR_ADVERTISE OK reply (type u8 + 6 bytes)."""
-    _need(payload, ADDRESS.size, "SENSOR_ADVERTISE reply")
+    need_payload(payload, ADDRESS.size, "SENSOR_ADVERTISE reply")
     _type, raw = ADDRESS.unpack_from(payload)
     return format_address(raw)
 
 
 def unpack_run(payload: bytes) -> int:
     """The run id from a SENSOR_START OK reply."""
-    _need(payload, SENSOR_RUN.size, "SENSOR_START reply")
+    need_payload(payload, SENSOR_RUN.size, "SENSOR_START reply")
     (run,) = SENSOR_RUN.unpack_from(payload)
     return int(run)

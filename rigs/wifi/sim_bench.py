@@ -28,14 +28,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rigs.bench import Bench, WifiNetwork, WifiStation
+from rigs.bench import Bench, WifiNetwork
 from rigs.errors import RigFault
 from rigs.net.endpoint import StationEndpoint
 from rigs.net.lan import SERVER_IFACE, STATION_IFACE, Lan
@@ -45,59 +42,24 @@ from rigs.net.openvpn import Push
 from rigs.net.openvpn_pki import BenchCa
 from rigs.net.push_server import PushServer
 from rigs.net.radio_hook import LanRadioHook
-from rigs.net.topology import STATION_NAME, LanSpec, SsidSpec
+from rigs.net.topology import LanSpec, SsidSpec
 from rigs.net.vpn_server import VpnServer
 from rigs.part import Service
 from rigs.wifi.ctrl import CtrlClient
-from rigs.wifi.sim.model import AccessPoint, Security, Timing
+from rigs.wifi.sim.model import Timing
 from rigs.wifi.sim.supplicant import SimStation, SimulatedSupplicant
+from rigs.wifi.sim_plan import SimStationPlan, access_point, ensure_sim_psks, station_plan
 from rigs.wifi.station import Station
 
-
-@dataclass(frozen=True)
-class SimStationPlan:
-    """One bench station as the simulator and the LAN see it."""
-
-    id: str
-    role: str
-    iface: str
-    mac: str
-
-
-def station_plan(stations: Sequence[WifiStation]) -> list[SimStationPlan]:
-    """Role (LAN station name), control-socket name and MAC of every simulated station."""
-    plans = []
-    for index, st in enumerate(stations):
-        if st.backend != "sim":
-            raise RigFault(f"wifi station {st.id}: backend {st.backend!r} on a simulated bench")
-        role = st.role or st.id.split("-", 1)[0]
-        if not STATION_NAME.match(role):
-            raise RigFault(f"wifi station {st.id}: give it role = 'rig' or 'dut' (got {role!r})")
-        mac = (st.mac or f"02:52:47:00:01:{index:02x}").lower()
-        plans.append(SimStationPlan(st.id, role, st.iface or f"wlan{index}", mac))
-    return plans
-
-
-def access_point(network: WifiNetwork, index: int) -> AccessPoint:
-    """The simulated AP of one bench network."""
-    return AccessPoint(
-        network.ssid,
-        network.bssid or f"02:52:47:10:00:{index + 1:02x}",
-        channel=network.channel,
-        signal_dbm=network.signal_dbm,
-        security=Security(network.security),
-        psk_env=network.psk_env,
-    )
-
-
-def ensure_sim_psks(networks: Sequence[WifiNetwork]) -> list[str]:
-    """Give every unset PSK variable a random key (this process only); return their names."""
-    generated = []
-    for net in networks:
-        if net.psk_env and not os.environ.get(net.psk_env):
-            os.environ[net.psk_env] = secrets.token_urlsafe(18)
-            generated.append(net.psk_env)
-    return generated
+__all__ = [
+    "SimStationPlan",
+    "SimWifiBench",
+    "access_point",
+    "ensure_sim_psks",
+    "open_station",
+    "running_as_root_or_userns",
+    "station_plan",
+]
 
 
 def open_station(

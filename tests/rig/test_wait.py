@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 
 import pytest
 
 from rigs.errors import HardwareTimeout
-from rigs.wait import poll_until, wait_until
+from rigs.wait import join_thread, poll_until, wait_until
 
 
 def test_poll_until_returns_true_as_soon_as_done() -> None:
@@ -37,3 +38,16 @@ def test_wait_until_returns_the_value_and_names_what_it_waited_for() -> None:
         wait_until(
             lambda: None, 0.05, "provider started", poll_s=0.01, last_seen=lambda: "running=False"
         )
+
+
+def test_join_thread_names_a_thread_that_outlives_its_stop() -> None:
+    release = threading.Event()
+    stuck = threading.Thread(target=release.wait, args=(5.0,), daemon=True)
+    stuck.start()
+    try:
+        with pytest.raises(HardwareTimeout, match=r"^LAN peer thread did not stop$"):
+            join_thread(stuck, 0.05, "LAN peer thread")
+    finally:
+        release.set()
+    join_thread(stuck, 2.0, "LAN peer thread")  # stopped now: no error
+    join_thread(None, 0.0, "never started")

@@ -18,6 +18,7 @@ from typing import Any
 
 from rigs.dut.agent import AgentServer, DutLink
 from rigs.dut.sim import SimDutProcess
+from rigs.dut.sim_bench import mgmt_link
 from rigs.net.lan import Lan, new_prefix
 from rigs.net.netns import Netns
 from rigs.net.openvpn import Push
@@ -71,19 +72,6 @@ def vpn_section(**extra: Any) -> dict[str, Any]:
     return {"openvpn": str(ensure_program("openvpn")), **extra}
 
 
-def _mgmt_link(lan: Lan, mgmt: Netns) -> None:
-    with lan.station_ns("dut").iproute() as ipr:
-        ipr.link("add", ifname="mgmt0", kind="veth", peer={"ifname": "mgmt1", "net_ns_fd": mgmt.fd})
-        index = ipr.link_lookup(ifname="mgmt0")[0]
-        ipr.addr("add", index=index, address=MGMT_DUT, prefixlen=30)
-        ipr.link("set", index=index, state="up")
-    with mgmt.iproute() as ipr:
-        index = ipr.link_lookup(ifname="mgmt1")[0]
-        ipr.addr("add", index=index, address=MGMT_RIG, prefixlen=30)
-        ipr.link("set", index=index, state="up")
-        ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
-
-
 @contextlib.contextmanager
 def net_bench(tmp_path: Path) -> Iterator[NetBench]:
     spec = LanSpec.of([(LAB, "10.78.1.0/24"), (GUEST, "10.78.2.0/24")], stations=("dut",))
@@ -91,7 +79,7 @@ def net_bench(tmp_path: Path) -> Iterator[NetBench]:
     with Lan(spec, prefix=prefix) as lan:
         mgmt = Netns.create(f"{prefix}-mgmt")
         try:
-            _mgmt_link(lan, mgmt)
+            mgmt_link(lan.station_ns("dut"), mgmt, MGMT_RIG, MGMT_DUT)
             listen = mgmt.socket(socket.AF_INET, socket.SOCK_STREAM)
             listen.bind((MGMT_RIG, 0))
             aps = [

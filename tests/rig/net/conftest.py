@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
 
 from fixtures.requirements import skip_unless_root
-from rigs.net.lan import Lan
+from rigs.net.air import AirCapture
+from rigs.net.lan import STATION_IFACE, Lan
+from rigs.net.multicast import MulticastReceiver, MulticastSender
 from rigs.net.topology import LanSpec
 
 LAB = "lab"
@@ -25,3 +28,19 @@ def lan() -> Iterator[Lan]:
     skip_unless_root(why="the namespace tests")
     with Lan(lan_spec()) as built:
         yield built
+
+
+@contextlib.contextmanager
+def dut_multicast(
+    lan: Lan, rig_ssid: str = LAB
+) -> Iterator[tuple[AirCapture, MulticastReceiver, MulticastSender]]:
+    """The DUT on LAB sending to the default group, the rig on ``rig_ssid`` listening, and the
+    air at the DUT's AP port: the set-up of every multicast-over-the-LAN test."""
+    lan.associate("rig", rig_ssid)
+    lan.associate("dut", LAB)
+    with (
+        AirCapture(lan.ap, lan.ap_port("dut")) as air,
+        MulticastReceiver(lan.station_ns("rig"), STATION_IFACE) as rx,
+        MulticastSender(lan.station_ns("dut"), lan.station_address("dut") or "") as tx,
+    ):
+        yield air, rx, tx

@@ -15,7 +15,7 @@ from rigs.net.multicast import (
     measure_multicast,
     send_probes,
 )
-from tests.rig.net.conftest import LAB
+from tests.rig.net.conftest import LAB, dut_multicast
 
 
 def _pair(lan: Lan) -> None:
@@ -24,12 +24,7 @@ def _pair(lan: Lan) -> None:
 
 
 def test_egress_drop_is_silent_and_removable(lan: Lan) -> None:
-    _pair(lan)
-    with (
-        AirCapture(lan.ap, lan.ap_port("dut")) as air,
-        MulticastReceiver(lan.station_ns("rig"), STATION_IFACE) as rx,
-        MulticastSender(lan.station_ns("dut"), lan.station_address("dut") or "") as tx,
-    ):
+    with dut_multicast(lan) as (air, rx, tx):
         with faults.egress_drop(lan, "dut", DEFAULT_GROUP, DEFAULT_PORT) as fault:
             assert fault.active
             # Every sendto succeeds: the bug's "sending reports success".
@@ -56,12 +51,9 @@ def test_egress_drop_leaves_other_ports_alone(lan: Lan) -> None:
 
 
 def test_loss_drops_about_n_percent(lan: Lan) -> None:
-    _pair(lan)
     count, percent = 500, 30
     with (
-        AirCapture(lan.ap, lan.ap_port("dut")) as air,
-        MulticastReceiver(lan.station_ns("rig"), STATION_IFACE) as rx,
-        MulticastSender(lan.station_ns("dut"), lan.station_address("dut") or "") as tx,
+        dut_multicast(lan) as (air, rx, tx),
         faults.loss(lan, "dut", percent),
     ):
         summary = measure_multicast(

@@ -21,19 +21,13 @@ from rigs.net.multicast import (
 from rigs.net.packets import udp_payload
 from rigs.net.pcap import LINKTYPE_ETHERNET, read_pcap
 from rigs.wait import poll_until
-from tests.rig.net.conftest import GUEST, LAB
+from tests.rig.net.conftest import GUEST, LAB, dut_multicast
 
 COUNT = 200
 
 
 def test_dut_to_rig_200_datagrams_no_loss_with_summary(lan: Lan) -> None:
-    lan.associate("rig", LAB)
-    lan.associate("dut", LAB)
-    with (
-        AirCapture(lan.ap, lan.ap_port("dut")) as air,
-        MulticastReceiver(lan.station_ns("rig"), STATION_IFACE) as rx,
-        MulticastSender(lan.station_ns("dut"), lan.station_address("dut") or "") as tx,
-    ):
+    with dut_multicast(lan) as (air, rx, tx):
         summary = measure_multicast(tx, rx, "lan.multicast.dut-rig", COUNT, period_s=0.001)
         assert air.wait_udp(DEFAULT_GROUP, DEFAULT_PORT, COUNT, timeout_s=2.0)
     assert (summary.sent, summary.received, summary.lost, summary.duplicated) == (
@@ -51,13 +45,7 @@ def test_dut_to_rig_200_datagrams_no_loss_with_summary(lan: Lan) -> None:
 
 
 def test_receiver_on_another_ssid_gets_nothing_but_the_air_sees_the_send(lan: Lan) -> None:
-    lan.associate("rig", GUEST)
-    lan.associate("dut", LAB)
-    with (
-        AirCapture(lan.ap, lan.ap_port("dut")) as air,
-        MulticastReceiver(lan.station_ns("rig"), STATION_IFACE) as rx,
-        MulticastSender(lan.station_ns("dut"), lan.station_address("dut") or "") as tx,
-    ):
+    with dut_multicast(lan, rig_ssid=GUEST) as (air, rx, tx):
         summary = measure_multicast(tx, rx, "lan.multicast.cross-ssid", 20, drain_s=0.3)
         assert air.wait_udp(DEFAULT_GROUP, DEFAULT_PORT, 20, timeout_s=2.0)
     assert (summary.sent, summary.received) == (20, 0)

@@ -9,7 +9,6 @@ from pyroute2.netlink.nfnetlink.nftsocket import nft_rule_msg
 
 from rigs.errors import RigFault
 from rigs.net import faults, nftables
-from rigs.net.air import AirCapture
 from rigs.net.faults import NftFault
 from rigs.net.lan import STATION_IFACE, Lan
 from rigs.net.multicast import (
@@ -19,7 +18,7 @@ from rigs.net.multicast import (
     MulticastSender,
     measure_multicast,
 )
-from tests.rig.net.conftest import LAB
+from tests.rig.net.conftest import LAB, dut_multicast
 
 
 def _decoded(rule: nftables.Rule) -> list[tuple[str, dict[str, Any]]]:
@@ -96,12 +95,8 @@ def test_counter_reads_back_what_was_dropped(lan: Lan) -> None:
 
 
 def test_ingress_loss_drops_what_the_station_receives(lan: Lan) -> None:
-    lan.associate("rig", LAB)
-    lan.associate("dut", LAB)
     with (
-        AirCapture(lan.ap, lan.ap_port("dut")) as air,
-        MulticastReceiver(lan.station_ns("rig"), STATION_IFACE) as rx,
-        MulticastSender(lan.station_ns("dut"), lan.station_address("dut") or "") as tx,
+        dut_multicast(lan) as (air, rx, tx),
         faults.loss(lan, "rig", 100, direction="ingress") as fault,
     ):
         summary = measure_multicast(tx, rx, "nft.ingress", 20, drain_s=0.3)
