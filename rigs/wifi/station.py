@@ -116,21 +116,27 @@ class Station(Closing):
         return parse_status(self._request("STATUS", timeout=timeout))
 
     def scan(self, timeout: float = 10.0) -> list[ScanEntry]:
-        """Trigger a scan through pywifi, wait for its results event, read every BSS."""
+        """Trigger a scan through pywifi, wait for its results event, read every BSS.
+
+        ``FAIL-BUSY`` (pywifi drops the reply; the station reads it) means a scan someone else
+        started is running: its results are what this scan would give, so they are waited for,
+        and a timeout then says the daemon was busy. Any other refusal fails at once.
+        """
         mark = self.events.mark()
         started = time.monotonic()
         reply = self._pywifi.call("scan", _request_scan).strip()
-        if reply != "OK":
-            raise ScanFailed(
-                f"station {self.label}: wpa_supplicant refused SCAN with {reply!r}"
-                + (" (a scan is already running)" if reply == "FAIL-BUSY" else "")
-            )
+        busy = reply == "FAIL-BUSY"
+        if reply != "OK" and not busy:
+            raise ScanFailed(f"station {self.label}: wpa_supplicant refused SCAN with {reply!r}")
         done = self.events.wait_for(_scan_over, timeout, after=mark)
         if done is None:
+            why = " (SCAN answered FAIL-BUSY: the running scan never finished)" if busy else ""
             raise AssociationTimeout(
-                f"station {self.label}: no CTRL-EVENT-SCAN-RESULTS within {timeout:.1f}s",
+                f"station {self.label}: no CTRL-EVENT-SCAN-RESULTS within {timeout:.1f}s{why}",
                 last_state=self._state_or_unknown(),
             )
+        if busy:
+            self._note("scan: FAIL-BUSY, took the results of the scan already running")
         if done.name == "CTRL-EVENT-SCAN-FAILED":
             raise ScanFailed(
                 f"station {self.label}: the scan failed ({done.text.strip()}): the driver "
