@@ -33,6 +33,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Mapping
 from ipaddress import IPv4Address, IPv4Interface
 from typing import Any
 
@@ -67,11 +68,28 @@ class Lan(Handle):
 
     Thread-safe: :meth:`associate` and :meth:`disassociate` may be called from the simulated
     radio's thread while a test thread sends traffic.
+
+    ``adopt`` maps a station name or a server (``srv<i>``, SSID ``i``'s) to a namespace that
+    already exists, instead of a fresh one: the lab in a box puts the rig's station and the push
+    SSID's server into the rig host's own namespace, where a lab bench's rig host has them. An
+    adopted namespace is never removed (nor its handle closed); its veth ends go with the AP's
+    namespace on :meth:`close`. The AP itself cannot be adopted (its bridges would outlive it).
     """
 
     def __init__(
-        self, spec: LanSpec, *, prefix: str | None = None, run_dir: str = DEFAULT_RUN_DIR
+        self,
+        spec: LanSpec,
+        *,
+        prefix: str | None = None,
+        run_dir: str = DEFAULT_RUN_DIR,
+        adopt: Mapping[str, Netns] | None = None,
     ) -> None:
+        adopt = dict(adopt or {})
+        known = {*spec.stations, *(f"srv{i}" for i in range(len(spec.ssids)))}
+        unknown = sorted(set(adopt) - known)
+        if unknown:
+            raise ValueError(f"adopt names {unknown}: only stations and srv<i> ({sorted(known)})")
+        self._adopted = adopt
         self.spec = spec
         self.prefix = prefix or new_prefix()
         self.run_dir = run_dir
@@ -87,6 +105,7 @@ class Lan(Handle):
     def open(self) -> None:
         """Create every namespace, bridge and veth; on any failure remove what was made."""
         started = time.perf_counter()
+        self._check_adopted()
         try:
             wiring = wire(self.spec, self._new_ns)
             self._ap, self._stations, self._ssids = wiring.ap, wiring.stations, wiring.ssids
@@ -106,7 +125,7 @@ class Lan(Handle):
             self._stations.clear()
             self._ssids.clear()
             self._ap = None
-        first: BaseException | None = None
+        first: BaseException | None = self._unwire_adopted()
         for ns in reversed(namespaces):
             try:
                 ns.remove()
@@ -116,7 +135,38 @@ class Lan(Handle):
         if first is not None:
             raise RigFault(f"LAN {self.prefix}: teardown incomplete: {first}") from first
 
+    def _unwire_adopted(self) -> BaseException | None:
+        """Delete this LAN's veth ends from adopted namespaces (both ends go, synchronously).
+
+        Removing the AP's namespace would also take them, but the kernel frees a namespace
+        later, in a work queue: the adopted namespace's owner would still see them.
+        """
+        first: BaseException | None = None
+        for name, ns in self._adopted.items():
+            ifname = self._adopted_iface(name)
+            try:
+                with ns.iproute() as ipr:
+                    for index in ipr.link_lookup(ifname=ifname):
+                        ipr.link("del", index=index)
+            except Exception as exc:
+                log.error("LAN %s: removing %s from %s failed: %s", self.prefix, ifname, ns, exc)
+                first = first or exc
+        return first
+
+    def _adopted_iface(self, name: str) -> str:
+        return STATION_IFACE if name in self.spec.stations else SERVER_IFACE
+
+    def _check_adopted(self) -> None:
+        """Refuse an adopted namespace that has the interface already: it is not ours to take."""
+        for name, ns in self._adopted.items():
+            ifname = self._adopted_iface(name)
+            with ns.iproute() as ipr:
+                if ipr.link_lookup(ifname=ifname):
+                    raise RigFault(f"LAN {self.prefix}: {ns} already has {ifname} (for {name})")
+
     def _new_ns(self, suffix: str) -> Netns:
+        if suffix in self._adopted:
+            return self._adopted[suffix]
         ns = Netns.create(f"{self.prefix}-{suffix}", run_dir=self.run_dir)
         self._namespaces.append(ns)
         return ns

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
 
 from fixtures.requirements import requires_root
 from rigs.errors import RigFault
-from rigs.net.lan import Lan
-from rigs.net.netns import list_namespaces
+from rigs.net.lan import Lan, new_prefix
+from rigs.net.netns import Netns, list_namespaces
 from rigs.net.radio_hook import LanRadioHook
 from rigs.net.reach import TcpServer, tcp_connects, udp_delivers
 from tests.rig.net.conftest import GUEST, LAB, lan_spec
@@ -114,3 +115,42 @@ def test_radio_hook_drives_association(lan: Lan) -> None:
         hook.on_associate("wlan9", LAB, "02:00:00:00:01:00")
     with pytest.raises(RigFault, match="unknown SSID"):
         hook.on_associate("dut", "nope", "02:00:00:00:01:00")
+
+
+@requires_root(why="the namespace tests")
+def test_adopted_namespaces_get_their_ends_and_outlive_the_lan() -> None:
+    """The box's shape: the rig's station and LAB's server in one namespace the LAN did not make."""
+    host = Netns.create(f"{new_prefix()}-host")
+    try:
+        with Lan(lan_spec(), adopt={"rig": host, "srv0": host}) as lan:
+            assert len(lan.namespaces()) == 3  # ap, srv1, dut: the adopted one is not its own
+            assert lan.station_ns("rig") is host and lan.server_ns(LAB) is host
+            assert {"wlan0", "eth0"} <= {n for _, n in host.call(socket.if_nameindex)}
+            lan.associate("dut", LAB)
+            with TcpServer(host, str(lan.gateway(LAB)), PORT):
+                assert tcp_connects(lan.station_ns("dut"), str(lan.gateway(LAB)), PORT)
+        assert os.path.exists(host.path)  # never removed by the LAN
+        assert sorted(n for _, n in host.call(socket.if_nameindex)) == ["lo"]
+    finally:
+        host.remove()
+
+
+def test_adopt_refuses_the_ap_and_unknown_names() -> None:
+    with pytest.raises(ValueError, match=r"adopt names \['ap'\]"):
+        Lan(lan_spec(), adopt={"ap": Netns.current()})
+
+
+@requires_root(why="the namespace tests")
+def test_adopt_refuses_a_namespace_that_has_the_interface_and_leaves_it_alone() -> None:
+    host = Netns.create(f"{new_prefix()}-host")
+    try:
+        with host.iproute() as ipr:
+            ipr.link("add", ifname="wlan0", kind="veth", peer="wlan0-peer")
+        with (
+            pytest.raises(RigFault, match="already has wlan0"),
+            Lan(lan_spec(), adopt={"rig": host}),
+        ):
+            pass
+        assert "wlan0" in {n for _, n in host.call(socket.if_nameindex)}
+    finally:
+        host.remove()
