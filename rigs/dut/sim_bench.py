@@ -156,30 +156,14 @@ class SimDutBench(Service):
             config["ble"] = {"hci": self.relay.transport_spec, "sensor": self.sensor.address}
             config["watch"] = {"clock_offset_s": WATCH_CLOCK_OFFSET_S}
         push = [n for n in self.bench.wifi_networks if n.push_port]
-        if push:
-            config["push"] = {
-                "ctrl": str(self.wifi.supplicant.socket_path(self.station.iface)),
-                "iface": STATION_IFACE,
-                "match_ssids": list(self.dut.match_ssids),
-                "server": str(self.wifi.lan.gateway(push[0].ssid)),
-                "port": push[0].push_port,
-                "poll_s": PUSH_POLL_S,
-            }
-        if "vpn" in self.bench.capabilities:
-            # The phone's VPN client: the installed openvpn, or the copy fetched from Debian.
-            # Without one the other suites still run; the VPN step fails starting the rig's
-            # server, with the same ProgramUnavailable message.
-            try:
-                config["vpn"] = {"openvpn": str(ensure_program("openvpn"))}
-            except ProgramUnavailable as error:
-                log.warning("simulated DUT without a VPN client: %s", error)
-        if self.bench.multicast:
-            group = self.bench.multicast[0]
-            config["multicast"] = {
-                "iface": STATION_IFACE,
-                "group": str(group.group),
-                "port": group.port,
-            }
+        config.update(
+            phone_lan_config(
+                self.bench,
+                self.dut,
+                ctrl=self.wifi.supplicant.socket_path(self.station.iface),
+                push_server=str(self.wifi.lan.gateway(push[0].ssid)) if push else None,
+            )
+        )
         return config
 
     def health(self) -> list[str]:
@@ -198,6 +182,44 @@ class SimDutBench(Service):
     @property
     def lan(self) -> Lan:
         return self.wifi.lan
+
+
+def phone_lan_config(
+    bench: Bench, dut: DutAgent, *, ctrl: Path, push_server: str | None
+) -> dict[str, Any]:
+    """The simulated phone's push, VPN and multicast sections, from the bench file.
+
+    One place, so the sim bench and the lab in a box (rigs/labbox) hand the phone the same
+    sections: ``ctrl`` is its station's control socket, ``push_server`` where it finds the push
+    server (the push SSID's gateway here, its ``rig_address`` in the box).
+    """
+    config: dict[str, Any] = {}
+    push = [n for n in bench.wifi_networks if n.push_port]
+    if push and push_server is not None:
+        config["push"] = {
+            "ctrl": str(ctrl),
+            "iface": STATION_IFACE,
+            "match_ssids": list(dut.match_ssids),
+            "server": push_server,
+            "port": push[0].push_port,
+            "poll_s": PUSH_POLL_S,
+        }
+    if "vpn" in bench.capabilities:
+        # The phone's VPN client: the installed openvpn, or the copy fetched from Debian.
+        # Without one the other suites still run; the VPN step fails starting the rig's
+        # server, with the same ProgramUnavailable message.
+        try:
+            config["vpn"] = {"openvpn": str(ensure_program("openvpn"))}
+        except ProgramUnavailable as error:
+            log.warning("simulated DUT without a VPN client: %s", error)
+    if bench.multicast:
+        group = bench.multicast[0]
+        config["multicast"] = {
+            "iface": STATION_IFACE,
+            "group": str(group.group),
+            "port": group.port,
+        }
+    return config
 
 
 WATCH_CLOCK_OFFSET_S = 86_400.5
