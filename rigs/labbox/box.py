@@ -30,7 +30,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +43,7 @@ from rigs.errors import RigFault
 from rigs.part import Service
 from rigs.process import spawn_child, stop_child
 from rigs.serial.emulator_process import EmulatorProcess
+from rigs.wait import poll_until
 
 log = logging.getLogger(__name__)
 
@@ -181,11 +181,11 @@ class LabBox(Service):
             )
         self.bridges.append(proc)
         self.links.append(path)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not path.exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RigFault(f"UART HCI bridge for {path} did not come up; log in {out.name}")
-            time.sleep(0.05)
+        up = poll_until(
+            path.exists, START_TIMEOUT_S, poll_s=0.05, abort=lambda: proc.poll() is not None
+        )
+        if not up:
+            raise RigFault(f"UART HCI bridge for {path} did not come up; log in {out.name}")
 
     def _link(self, path: Path, target: Path) -> None:
         _free(path)

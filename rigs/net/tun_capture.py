@@ -22,6 +22,7 @@ from rigs.net.netns import Netns
 from rigs.net.packet_capture import Ancillary, PacketCapture
 from rigs.net.packets import IpSummary, parse_ipv4
 from rigs.net.pcap import LINKTYPE_RAW, PcapRecord, write_pcap
+from rigs.wait import poll_until
 
 
 class TunPacket(NamedTuple):
@@ -107,12 +108,11 @@ class TunCapture(PacketCapture):
         dport: int | None = None,
     ) -> bool:
         """Wait until ``at_least`` matching packets came out of the tunnel; True if in time."""
-        deadline = time.monotonic() + timeout_s
-        while self.count_to(dst, proto, dport) < at_least:
-            if time.monotonic() >= deadline or self.error is not None:
-                return False
-            time.sleep(0.002)
-        return True
+        return poll_until(
+            lambda: self.count_to(dst, proto, dport) >= at_least,
+            timeout_s,
+            abort=lambda: self.error is not None,
+        )
 
     def log_lines(self) -> list[str]:
         """One line per kept packet, for a TEXT attachment."""
