@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import select
-import statistics
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import serial
 
 from benchmarks.load import load_average, quiet_and_busy
+from rigs.measure.summary import percentile
 from rigs.serial import BoardLink, EmulatorProcess
 from rigs.serial.framing import encode_frame
 from rigs.serial.protocol import Command, Kind, Message
@@ -55,9 +55,9 @@ def echo_server() -> None:
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
-    """(median, p90) in microseconds."""
+    """(median, p90) in microseconds, with the judge's percentile (rigs.measure.summary)."""
     ordered = sorted(samples)
-    return statistics.median(ordered) * 1e6, ordered[int(0.9 * (len(ordered) - 1))] * 1e6
+    return percentile(ordered, 0.5) * 1e6, percentile(ordered, 0.9) * 1e6
 
 
 def start_echo_server() -> tuple[subprocess.Popen[str], str]:
