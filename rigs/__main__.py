@@ -19,7 +19,8 @@ def _run() -> int:
         sys.stderr.write(
             f"rigs: its Python dependencies are not installed in {sys.executable} "
             f"(no module named {missing.name!r}): run `pip install -e '.[ble,wifi]'` in the "
-            "checkout, or `tox` (which installs them into .tox/py)\n"
+            "checkout (add the extra `vm` or `firmware` for those commands), or `tox` "
+            "(which installs them into .tox/py)\n"
         )
         return 2
 
