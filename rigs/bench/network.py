@@ -48,6 +48,10 @@ class WifiNetwork:
     hostapd_ctrl: str | None = None
     air_iface: str | None = None
     peer_address: ipaddress.IPv4Address | None = None
+    phone_mac: str | None = None
+    """The phone's Wi-Fi address on this SSID (iOS: Settings > Wi-Fi > (i), a fixed private
+    address per network): on a mirror port both directions arrive alike, so the air capture
+    tells the phone's frames from frames to it by this source MAC."""
 
 
 @dataclass(frozen=True)
@@ -184,6 +188,15 @@ def parse_wifi_network(table: Table) -> WifiNetwork:
     air_iface = table.opt_text("air_iface")
     if air_iface is not None and not IFNAME.match(air_iface):
         raise table.error("air_iface", f"not an interface name (1-15 of a-z0-9_.-): {air_iface!r}")
+    phone_mac = table.opt_text("phone_mac")
+    if phone_mac is not None and not MAC.match(phone_mac):
+        raise table.error("phone_mac", f"must look like 02:00:00:00:00:01, not {phone_mac!r}")
+    if air_iface is not None and phone_mac is None:
+        raise table.error(
+            "phone_mac",
+            "missing: air_iface sees both directions of the phone's port alike; name the "
+            "phone's Wi-Fi address on this SSID so its own frames can be told apart",
+        )
     table.finish(
         hints={
             name: "a PSK is never written in a bench file: put it in an environment "
@@ -205,6 +218,7 @@ def parse_wifi_network(table: Table) -> WifiNetwork:
         hostapd_ctrl=hostapd_ctrl,
         air_iface=air_iface,
         peer_address=peer_address,
+        phone_mac=None if phone_mac is None else phone_mac.lower(),
     )
 
 

@@ -71,22 +71,37 @@ class MulticastState:
 
 
 @dataclass(frozen=True)
+class WifiState:
+    """The phone's Wi-Fi as it reports it (v1.1): None in :class:`DutState` when off Wi-Fi."""
+
+    ssid: str | None
+    address: str | None
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> WifiState:
+        return cls(ssid=_opt_text(data.get("ssid")), address=_opt_text(data.get("address")))
+
+
+@dataclass(frozen=True)
 class DutState:
     """The ``state`` snapshot's sections the LAN scenarios read (None: the app has none)."""
 
     push: PushState | None
     multicast: MulticastState | None
     faults: tuple[str, ...]
+    wifi: WifiState | None = None
 
 
 def read_state(link: DutLink) -> DutState:
     """The app's state now (command ``state``), as records."""
     snapshot = link.state()
     push, multicast = snapshot.get("push"), snapshot.get("multicast")
+    wifi = snapshot.get("wifi")
     return DutState(
         push=PushState.of(push) if isinstance(push, dict) else None,
         multicast=MulticastState.of(multicast) if isinstance(multicast, dict) else None,
         faults=tuple(snapshot.get("faults") or ()),
+        wifi=WifiState.of(wifi) if isinstance(wifi, dict) else None,
     )
 
 

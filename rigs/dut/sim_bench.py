@@ -84,7 +84,7 @@ class SimDutBench(Service):
         try:
             lan = self.wifi.lan
             lan.set_multicast_route(self.station.role, False)
-            rig_ip, dut_ip = _mgmt_addresses(self.dut)
+            rig_ip, dut_ip = mgmt_addresses(self.dut)
             self.mgmt = Netns.create(f"{lan.prefix}-mgmt", run_dir=lan.run_dir)
             mgmt_link(lan.station_ns(self.station.role), self.mgmt, rig_ip, dut_ip)
             listen = self.mgmt.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -97,7 +97,7 @@ class SimDutBench(Service):
             if self.air is not None and self.sensor is not None:
                 relay_sock = self.mgmt.socket(socket.AF_INET, socket.SOCK_STREAM)
                 relay_sock.bind((rig_ip, 0))
-                self.relay = HciRelay(relay_sock, _tcp_endpoint(self.air.endpoints.hci[0]))
+                self.relay = HciRelay(relay_sock, tcp_endpoint(self.air.endpoints.hci[0]))
                 self.relay.start()
             self.process = SimDutProcess(
                 self.config(), netns=lan.station_ns(self.station.role), log_dir=self.log_dir
@@ -236,7 +236,7 @@ def _sensor(bench: Bench, sensor_id: str | None) -> BlePeripheral | None:
     raise RigFault(f"[dut] sensor {sensor_id!r}: no simulated [[ble]] peripheral with an address")
 
 
-def _mgmt_addresses(dut: DutAgent) -> tuple[str, str]:
+def mgmt_addresses(dut: DutAgent) -> tuple[str, str]:
     """The rig's address (the endpoint's host) and the DUT's: the other host of its /30."""
     host = dut.address[0]
     try:
@@ -267,7 +267,7 @@ def mgmt_link(dut_ns: Netns, mgmt: Netns, rig_ip: str, dut_ip: str) -> None:
         ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
 
 
-def _tcp_endpoint(spec: str) -> tuple[str, int]:
+def tcp_endpoint(spec: str) -> tuple[str, int]:
     """``tcp-client:HOST:PORT`` → ``(HOST, PORT)``."""
     scheme, _, rest = spec.partition(":")
     host, _, port = rest.rpartition(":")

@@ -13,9 +13,16 @@ simulated-bench fixtures) open them:
 - the rig's **UART HCI**: Bumble's ``hci_bridge`` between a pty at the path of a
   ``backend = "bumble:serial:PATH,BAUD"`` peripheral and a controller on the air, so the rig's
   Bumble backend opens H4 over a tty exactly as it would an nRF52840 HCI-UART dongle;
+- the **Wi-Fi LAN** when the bench has ``[[wifi.networks]]`` (:mod:`rigs.labbox.wifi`): the AP
+  behind hostapd control sockets, the rig host's wired port and Wi-Fi station, a mirror of the
+  phone's AP port at ``air_iface`` (only inside :mod:`rigs.labbox.private`);
 - the **phone** (with its watch): ``python -m rigs.dut.sim`` as a separate process that dials the
   bench's ``[dut] endpoint`` over TCP and speaks only the agent protocol; its BLE central reaches
-  the air over TCP (a phone's own radio, which the rig does not own).
+  the air over TCP (a phone's own radio, which the rig does not own). With Wi-Fi it runs in its
+  own station's namespace, is its own station (it knows every bench SSID), and dials the
+  endpoint over a management link (a veth, the endpoint's /30: a phone on a USB Ethernet
+  adapter), so taking its SSID off the air never cuts the rig's control channel; its BLE then
+  crosses that link through an HCI relay.
 
 Every child is started by this object and stopped by its pid (:meth:`stop`, reverse order, also
 after a failed start); the box's directory (its symlinks) is removed on every exit path.
@@ -28,6 +35,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -37,9 +45,18 @@ from rigs.bench import Bench, BlePeripheral, SerialBoard
 from rigs.ble.sim import AirProcess
 from rigs.ble.sim.config import AirConfig, AirPeripheral
 from rigs.ble.sim.peripherals import PeripheralSpec
+from rigs.dut.hci_relay import HciRelay
 from rigs.dut.sim import SimDutProcess
-from rigs.dut.sim_bench import WATCH_CLOCK_OFFSET_S
+from rigs.dut.sim_bench import (
+    WATCH_CLOCK_OFFSET_S,
+    mgmt_addresses,
+    mgmt_link,
+    phone_lan_config,
+    tcp_endpoint,
+)
 from rigs.errors import RigFault
+from rigs.labbox.wifi import BoxWifi
+from rigs.net.netns import Netns
 from rigs.part import Service
 from rigs.process import spawn_child, stop_child
 from rigs.serial.emulator_process import EmulatorProcess
@@ -68,7 +85,10 @@ class LabBox(Service):
         self.boards: list[EmulatorProcess] = []
         self.links: list[Path] = []
         self.bridges: list[subprocess.Popen[bytes]] = []
+        self.wifi: BoxWifi | None = None
+        self.relay: HciRelay | None = None
         self.dut: SimDutProcess | None = None
+        self._mgmt = False
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -85,8 +105,10 @@ class LabBox(Service):
                 transport = peripheral.hci_transport
                 if transport is not None and transport.startswith("serial:"):
                     self._start_uart_hci(transport, air_hci)
+            if self.bench.wifi_networks:
+                self.wifi = BoxWifi(self.bench).start()
             if self.bench.dut is not None and self.bench.dut.backend == "app":
-                self.dut = SimDutProcess(self.dut_config(air_hci), log_dir=self.log_dir).start()
+                self._start_phone(air_hci)
         except BaseException:
             self.stop()
             raise
@@ -97,6 +119,12 @@ class LabBox(Service):
         dut, self.dut = self.dut, None
         if dut is not None:
             dut.stop()
+        relay, self.relay = self.relay, None
+        if relay is not None:
+            relay.stop()
+        if self._mgmt:
+            self._mgmt = False
+            _delete_link(MGMT_RIG_IFACE)
         while self.bridges:
             stop_child(self.bridges.pop(), grace_s=3.0)
         while self.boards:
@@ -105,6 +133,9 @@ class LabBox(Service):
             link = self.links.pop()
             with contextlib.suppress(FileNotFoundError):
                 link.unlink()
+        wifi, self.wifi = self.wifi, None
+        if wifi is not None:
+            wifi.stop()
         air, self.air = self.air, None
         if air is not None:
             air.stop()
@@ -115,7 +146,7 @@ class LabBox(Service):
         if self.dut is not None and not self.dut.alive():
             problems.append("the stand-in phone (python -m rigs.dut.sim) is not running")
         problems += [f"UART HCI bridge pid {p.pid} exited" for p in self.bridges if p.poll()]
-        return problems
+        return problems + ([] if self.wifi is None else self.wifi.health())
 
     def log_text(self) -> str:
         """The phone's own log (the other children log into :attr:`log_dir`)."""
@@ -129,6 +160,7 @@ class LabBox(Service):
             "links": [str(link) for link in self.links],
             "uart_hci_pids": [p.pid for p in self.bridges],
             "dut_pid": None if self.dut is None else self.dut.pid,
+            "wifi": None if self.wifi is None else self.wifi.endpoints(),
             "log_dir": str(self.log_dir),
         }
 
@@ -187,6 +219,29 @@ class LabBox(Service):
         if not up:
             raise RigFault(f"UART HCI bridge for {path} did not come up; log in {out.name}")
 
+    def _start_phone(self, air_hci: str) -> None:
+        """The phone process: beside the rig without Wi-Fi, else in its station's namespace."""
+        config = self.dut_config(air_hci)
+        netns = None
+        if self.wifi is not None:
+            dut = self.bench.dut
+            assert dut is not None
+            netns = self.wifi.phone_ns
+            rig_ip, dut_ip = mgmt_addresses(dut)
+            self._mgmt = True
+            mgmt_link(netns, Netns.current(), rig_ip, dut_ip)
+            if "ble" in config:
+                listen = Netns.current().socket(socket.AF_INET, socket.SOCK_STREAM)
+                listen.bind((rig_ip, 0))
+                self.relay = HciRelay(listen, tcp_endpoint(air_hci)).start()
+                config["ble"]["hci"] = self.relay.transport_spec
+            config.update(
+                phone_lan_config(
+                    self.bench, dut, ctrl=self.wifi.phone_ctrl, push_server=self.wifi.push_server
+                )
+            )
+        self.dut = SimDutProcess(config, netns=netns, log_dir=self.log_dir).start()
+
     def _link(self, path: Path, target: Path) -> None:
         _free(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -209,6 +264,18 @@ class LabBox(Service):
             config["ble"] = {"hci": air_hci, "sensor": sensor.address}
             config["watch"] = {"clock_offset_s": WATCH_CLOCK_OFFSET_S}
         return config
+
+
+MGMT_RIG_IFACE = "mgmt1"
+"""The rig host's end of the phone's management link (:func:`rigs.dut.sim_bench.mgmt_link`)."""
+
+
+def _delete_link(ifname: str) -> None:
+    """Delete ``ifname`` from this namespace (its veth peer goes with it), if it is there."""
+    with contextlib.suppress(Exception), Netns.current().iproute() as ipr:
+        found = ipr.link_lookup(ifname=ifname)
+        if found:
+            ipr.link("del", index=found[0])
 
 
 def _local_path(text: str, key: str) -> Path:

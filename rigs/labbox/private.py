@@ -28,6 +28,7 @@ import sys
 
 from pyroute2 import IPRoute
 
+from rigs.labbox.host import PRIVATE_HOST_ENV
 from rigs.net.netns import CLONE_NEWNET, DEFAULT_RUN_DIR, MS_REC, _check, _libc
 
 CLONE_NEWNS = 0x00020000
@@ -57,6 +58,7 @@ def enter_private(*, tmpfs_dirs: tuple[str, ...] = (DEFAULT_RUN_DIR, BOX_DIR)) -
     _check(libc.mount(b"sysfs", b"/sys", b"sysfs", 0, None), "mount sysfs /sys")
     with IPRoute() as ipr:
         ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+    os.environ[PRIVATE_HOST_ENV] = str(os.stat("/proc/self/ns/net").st_ino)
 
 
 def _write(path: str, text: str) -> None:

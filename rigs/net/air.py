@@ -51,10 +51,18 @@ class AirCapture(PacketCapture):
     rcvbuf = 4 << 20
     kernel_stamps = True
 
-    def __init__(self, ap: Netns, port: str, *, max_frames: int = 100_000) -> None:
+    def __init__(
+        self, ap: Netns, port: str, *, max_frames: int = 100_000, station_mac: str | None = None
+    ) -> None:
         super().__init__(ap, port, where=port)
         self.ap = ap
         self.port = port
+        self.station_mac = (
+            None if station_mac is None else bytes.fromhex(station_mac.replace(":", ""))
+        )
+        """Set on a mirror port (a lab's ``air_iface``): both directions arrive as incoming
+        there, so the station's frames are those with its source MAC; the port's own
+        transmissions are not the air's and are dropped."""
         self.max_frames = max_frames
         self.frames_not_kept = 0
         self.link_down_events = 0
@@ -76,7 +84,10 @@ class AirCapture(PacketCapture):
         return True
 
     def _on_frame(self, data: bytes, *, outgoing: bool, ancdata: Ancillary) -> None:
-        self._record(data, from_station=not outgoing, stamp=ancdata)
+        if self.station_mac is None:
+            self._record(data, from_station=not outgoing, stamp=ancdata)
+        elif not outgoing:
+            self._record(data, from_station=data[6:12] == self.station_mac, stamp=ancdata)
 
     def _record(self, data: bytes, *, from_station: bool, stamp: Ancillary) -> None:
         ip = parse_ethernet(data)

@@ -18,7 +18,8 @@ from typing import Protocol
 from rigs.bench import Bench, DutAgent, WifiNetwork
 from rigs.dut.ap_control import AccessPointControl
 from rigs.dut.link import DutLink
-from rigs.errors import RigFault
+from rigs.dut.records import WifiState, read_state
+from rigs.errors import HardwareTimeout, RigFault
 from rigs.measure import DeliverySummary, PathRecorder
 from rigs.net.air import AirCapture
 from rigs.net.endpoint import StationEndpoint
@@ -27,7 +28,11 @@ from rigs.net.openvpn import Push
 from rigs.net.push_server import PushServer
 from rigs.net.vpn_server import VpnServer
 from rigs.report.perf import PerfMetrics
+from rigs.wait import poll_until
 from rigs.wifi.station import Station
+
+PHONE_WIFI_POLL_S = 0.1
+"""How often the rig asks a phone moved through the AP where it is (one ``state`` request)."""
 
 
 class BenchNetwork(Protocol):
@@ -102,8 +107,8 @@ class ScenarioContext:
         """Put the phone on ``ssid``: its bench station through pywifi, else through the AP.
 
         Through the AP, ``ssid`` is brought on the air first and every other bench SSID then
-        taken off it, so the phone (which knows them all) can only join ``ssid``; the phone's
-        own events (``push.provider``, ``net.route``) then say when it got there.
+        taken off it, so the phone (which knows them all) can only join ``ssid``; returns once
+        the phone itself says it is on ``ssid`` with an address (``state`` ``wifi``, v1.1).
         """
         cfg = self.dut
         if cfg.station is not None:
@@ -115,6 +120,37 @@ class ScenarioContext:
         for net in self.bench.wifi_networks:
             if net.ssid != ssid:
                 self.ap.down(net.ssid)
+        self._await_phone_wifi(ssid, timeout_s)
+
+    def phone_off_wifi(self, timeout_s: float = 10.0) -> None:
+        """Take the phone off Wi-Fi: its bench station disconnects, else every SSID goes off
+        the air (the phone says so: no ``wifi`` in its state)."""
+        cfg = self.dut
+        if cfg.station is not None:
+            self.station(cfg.station).disconnect(timeout=timeout_s)
+            return
+        assert self.ap is not None
+        for net in self.bench.wifi_networks:
+            self.ap.down(net.ssid)
+        self._await_phone_wifi(None, timeout_s)
+
+    def _await_phone_wifi(self, ssid: str | None, timeout_s: float) -> None:
+        said: list[WifiState | None] = [None]
+
+        def there() -> bool:
+            said[0] = read_state(self.phone).wifi
+            return (
+                (said[0] is None)
+                if ssid is None
+                else (said[0] is not None and said[0].ssid == ssid and bool(said[0].address))
+            )
+
+        if not poll_until(there, timeout_s, poll_s=PHONE_WIFI_POLL_S):
+            wanted = "off Wi-Fi" if ssid is None else f"on {ssid!r} with an address"
+            raise HardwareTimeout(
+                f"the phone is not {wanted} {timeout_s:g} s after the AP switched its SSIDs "
+                f"(it says: {said[0] or 'no Wi-Fi'}; an app must report state.wifi, agent v1.1)"
+            )
 
     def network(self, ssid: str) -> WifiNetwork:
         """The bench file's network ``ssid``."""

@@ -120,12 +120,12 @@ class LanFlowsRun:
 
     def __post_init__(self) -> None:
         self.ssid = self.ctx.bench.wifi_networks[0].ssid
-        self.station = str(self.ctx.dut.station)
+        self.station = self.ctx.dut.station or "phone"  # the phone is its own station on a lab
         self.peer = self.ctx.net.lan_peer
         self.since, self.tunnel_iface = 0.0, "tun"
 
     def associate(self) -> None:
-        self.ctx.associate(self.station, self.ssid)
+        self.ctx.move_phone(self.ssid)
 
     def open_flows(self, tunnel: Tunnel) -> dict[str, Any]:
         """Every class at once; then what the air, the tunnel and the peer saw, per class."""

@@ -64,7 +64,8 @@ class LocalPushRun:
     # -- given -----------------------------------------------------------------------------------
 
     def provider_idle(self) -> None:
-        """Wait until the provider noticed the station is off Wi-Fi (it polls): a clean start."""
+        """The phone off Wi-Fi, then wait until the provider noticed (it polls): a clean start."""
+        self.ctx.phone_off_wifi()
         idle = poll_until(
             lambda: not _running(self.ctx), self.within.provider_stop, poll_s=DEVICE_POLL_S
         )

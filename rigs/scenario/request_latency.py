@@ -103,7 +103,7 @@ class RequestLatencyRun:
     def __post_init__(self) -> None:
         bench, cfg = self.ctx.bench, self.ctx.dut
         self.ssid = bench.wifi_networks[0].ssid
-        self.dut_station = str(cfg.station)
+        self.dut_station = cfg.station or "phone"  # the phone is its own station on a lab
         self.rig_station = next(s.id for s in bench.wifi_stations if s.id != cfg.station)
         self.token = secrets.token_hex(3)
         self.clocks = DutClocks()
@@ -112,8 +112,8 @@ class RequestLatencyRun:
         self.server: BenchHttpServer | None = None
 
     def associate_both(self) -> None:
-        for station in (self.rig_station, self.dut_station):
-            self.ctx.associate(station, self.ssid)
+        self.ctx.associate(self.rig_station, self.ssid)
+        self.ctx.move_phone(self.ssid)
 
     @contextlib.contextmanager
     def bench_server(self) -> Iterator[None]:

@@ -32,6 +32,7 @@ from rigs.dut.sim.push import PushProvider
 from rigs.dut.sim.route import RouteArgsError, net_route
 from rigs.dut.sim.vpn import ProfileError, VpnClient
 from rigs.dut.sim.watch import Reading, WatchSession
+from rigs.dut.sim.wifi import wifi_state
 from rigs.errors import BenchFileError, HardwareGone, HardwareTimeout, ProtocolError
 from rigs.measure.probe import PROBE_SIZE
 from rigs.net.netns import Netns
@@ -252,12 +253,16 @@ class SimDutApp:
     # -- commands --------------------------------------------------------------------------------
 
     async def _state(self, _args: dict[str, Any]) -> dict[str, Any]:
+        push = self.config.push  # its station's control socket: the phone's Wi-Fi (v1.1)
         return {
             "watch": {**self.session.flags(), **self.session.counters()},
             "relay": None if self.relay is None else self.relay.counters(),
             "push": None if self.push is None else self.push.counters(),
             "multicast": None if self.multicast is None else self.multicast.counters(),
             "vpn": None if self.vpn is None else self.vpn.snapshot(),
+            "wifi": None
+            if push is None
+            else await asyncio.to_thread(wifi_state, push.ctrl, push.iface),
             "faults": self.faults.active(),
         }
 
