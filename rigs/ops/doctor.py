@@ -137,15 +137,22 @@ def check_usb(bench: Bench, root: Path) -> CheckResult:
     return CheckResult("USB (Bumble)", "ok", f"{len(nodes)} USB device nodes accessible")
 
 
+BOX_MAKES = "made by the lab in a box at run time (box = true)"
+
+
 def check_wpa_supplicant(bench: Bench, root: Path) -> CheckResult:
-    needed = any(s.backend == "wpa_supplicant" for s in bench.wifi_stations)
-    ctrl = root / "var/run/wpa_supplicant"
+    stations = [s for s in bench.wifi_stations if s.backend == "wpa_supplicant"]
+    needed = bool(stations)
+    if needed and bench.box:
+        return CheckResult("wpa_supplicant", "ok", f"control sockets {BOX_MAKES}", needed=True)
+    ctrl_dir = stations[0].ctrl_dir if stations else "/var/run/wpa_supplicant"
+    ctrl = root / ctrl_dir.lstrip("/")
     if not ctrl.is_dir():
         return CheckResult(
             "wpa_supplicant",
             "fail",
             f"no control socket directory {ctrl}",
-            "run wpa_supplicant with ctrl_interface=DIR=/var/run/wpa_supplicant GROUP=netdev",
+            f"run wpa_supplicant with ctrl_interface=DIR={ctrl_dir} GROUP=netdev",
             needed,
         )
     sockets = [p for p in ctrl.iterdir() if stat.S_ISSOCK(p.lstat().st_mode)]
@@ -167,6 +174,10 @@ def check_wpa_supplicant(bench: Bench, root: Path) -> CheckResult:
 def check_serial(bench: Bench, root: Path) -> CheckResult:
     local = [b for b in bench.serial if not b.simulated and "://" not in b.port]
     needed = bool(local)
+    if needed and bench.box:
+        return CheckResult(
+            "serial ports", "ok", f"{len(local)} board port(s) {BOX_MAKES}", needed=True
+        )
     problems = []
     for board in local:
         path = root / board.port.lstrip("/")
@@ -195,7 +206,10 @@ def check_serial(bench: Bench, root: Path) -> CheckResult:
 
 
 def check_namespaces(bench: Bench, root: Path) -> CheckResult:
-    needed = bench.simulated and bool(bench.capabilities & {"wifi", "multicast", "vpn"})
+    # The lab in a box builds its Wi-Fi LAN in namespaces as the simulated bench does.
+    needed = (bench.simulated or bench.box) and bool(
+        bench.capabilities & {"wifi", "multicast", "vpn"}
+    )
     clone = root / "proc/sys/kernel/unprivileged_userns_clone"
     if clone.exists() and clone.read_text().strip() == "0":
         return CheckResult(

@@ -63,3 +63,20 @@ def test_doctor_asks_the_kernel_for_nf_tables_netdev_egress(tmp_path: Path) -> N
     assert sim["nf_tables"].status == "ok", sim["nf_tables"]
     assert sim["nf_tables"].detail == "nf_tables netdev egress works"
     assert sim["Allure report"].status in ("ok", "warn")  # tox installs it: never a failure
+
+
+def test_doctor_reads_the_stations_own_ctrl_dir_and_trusts_the_box_for_its_stand_ins(
+    tmp_path: Path,
+) -> None:
+    box = load_bench(LAB.with_name("lab-in-a-box.toml"))
+    checks = {r.name: r for r in run_doctor(box, tmp_path)}
+    for name in ("wpa_supplicant", "serial ports"):
+        assert checks[name].status == "ok" and "lab in a box" in checks[name].detail
+    assert checks["namespaces"].needed  # the box builds its LAN in namespaces
+    text = LAB.read_text().replace(
+        'backend = "wpa_supplicant"', 'backend = "wpa_supplicant"\nctrl_dir = "/run/wpas-bench"'
+    )
+    (tmp_path / "lab.toml").write_text(text)
+    lab = {r.name: r for r in run_doctor(load_bench(tmp_path / "lab.toml"), tmp_path)}
+    assert "run/wpas-bench" in lab["wpa_supplicant"].detail
+    assert "DIR=/run/wpas-bench" in lab["wpa_supplicant"].fix
