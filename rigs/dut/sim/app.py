@@ -253,16 +253,13 @@ class SimDutApp:
     # -- commands --------------------------------------------------------------------------------
 
     async def _state(self, _args: dict[str, Any]) -> dict[str, Any]:
-        push = self.config.push  # its station's control socket: the phone's Wi-Fi (v1.1)
         return {
             "watch": {**self.session.flags(), **self.session.counters()},
             "relay": None if self.relay is None else self.relay.counters(),
             "push": None if self.push is None else self.push.counters(),
             "multicast": None if self.multicast is None else self.multicast.counters(),
             "vpn": None if self.vpn is None else self.vpn.snapshot(),
-            "wifi": None
-            if push is None
-            else await asyncio.to_thread(wifi_state, push.ctrl, push.iface),
+            "wifi": await asyncio.to_thread(wifi_state, self.config.push),
             "faults": self.faults.active(),
         }
 

@@ -12,15 +12,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rigs.dut.sim.config import PushConfig
 from rigs.errors import RigFault
 from rigs.wifi.ctrl import CtrlClient
 from rigs.wifi.parse import parse_status
 
 
-def wifi_state(ctrl: str, iface: str) -> dict[str, Any] | None:
-    """``{ssid, bssid, iface, address}`` while associated with an address, else None."""
+def wifi_state(station: PushConfig | None) -> dict[str, Any] | None:
+    """``{ssid, bssid, iface, address}`` while associated with an address, else None (also
+    for a phone configured without a station: its push section names the control socket)."""
+    if station is None:
+        return None
     try:
-        client = CtrlClient(Path(ctrl), timeout=1.0)
+        client = CtrlClient(Path(station.ctrl), timeout=1.0)
     except (RigFault, OSError):
         return None
     try:
@@ -34,6 +38,6 @@ def wifi_state(ctrl: str, iface: str) -> dict[str, Any] | None:
     return {
         "ssid": status.ssid,
         "bssid": status.bssid,
-        "iface": iface,
+        "iface": station.iface,
         "address": status.ip_address,
     }

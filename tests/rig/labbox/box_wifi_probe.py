@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rigs.bench import load_bench
 from rigs.dut.ap_control import HostapdControl
+from rigs.dut.sim.config import PushConfig
 from rigs.dut.sim.wifi import wifi_state
 from rigs.labbox.wifi import BoxWifi
 from rigs.net.netns import Netns
@@ -32,7 +33,8 @@ def main(bench_path: str) -> None:
     seen: dict[str, object] = {}
     box = BoxWifi(bench).start()
     try:
-        phone = lambda: wifi_state(str(box.phone_ctrl), "wlan0")  # noqa: E731
+        station = PushConfig(str(box.phone_ctrl), "wlan0", (), "", 0)
+        phone = lambda: wifi_state(station)  # noqa: E731
         seen["joined"] = poll_until(lambda: phone() is not None, 5.0) and phone()
         seen["links_up"] = _links()
         ap = HostapdControl({n.ssid: str(n.hostapd_ctrl) for n in bench.wifi_networks})
