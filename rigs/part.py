@@ -42,12 +42,17 @@ Evidence = dict[str, str | bytes]
 
 
 @runtime_checkable
-class Part(Protocol):
-    """The reporting face of a bench part (see the module docstring for why each hook exists)."""
+class Healthy(Protocol):
+    """The half of the reporting face a fixture checks before every test (fixtures/health.py)."""
 
     def health(self) -> list[str]:
         """What is wrong with the part now, one line each; empty when it is fine."""
         ...
+
+
+@runtime_checkable
+class Part(Healthy, Protocol):
+    """The reporting face of a bench part (see the module docstring for why each hook exists)."""
 
     def evidence(self) -> Evidence:
         """Logs and captures for the report, by attachment name."""

@@ -74,6 +74,15 @@ class LabNetwork(Service):
         if ca is not None:
             ca.stop()
 
+    def health(self) -> list[str]:
+        """Problems found: a rig-hosted server that stopped (empty when healthy)."""
+        problems = []
+        if self._push is not None and not self._push.alive():
+            problems.append(f"push server stopped: {self._push.error}")
+        if self._peer is not None and not self._peer.alive():
+            problems.append(f"LAN peer stopped: {self._peer.error}")
+        return problems
+
     # -- BenchNetwork --------------------------------------------------------------------------
 
     @property

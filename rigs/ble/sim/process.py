@@ -174,6 +174,18 @@ class AirProcess(Service):
             self._workdir = None
         return status
 
+    def health(self) -> list[str]:
+        """Problems found (empty when the air process is running)."""
+        if self._proc is None:
+            return ["the air process is not running"]
+        status = self._proc.poll()
+        if status is not None:
+            log = self.log_path
+            return [
+                f"the air process (pid {self._proc.pid}) exited with status {status}; log {log}"
+            ]
+        return []
+
     # -- control -------------------------------------------------------------------------------
 
     def request(self, op: str, **args: Any) -> dict[str, Any]:

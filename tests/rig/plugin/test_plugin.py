@@ -100,3 +100,38 @@ def test_every_test_has_a_timeout_that_fails_only_that_test(inner: pytest.Pytest
 def test_this_repository_sets_a_default_signal_timeout(pytestconfig: pytest.Config) -> None:
     assert float(pytestconfig.getini("timeout")) > 0
     assert pytestconfig.getini("timeout_method") == "signal"
+
+
+def test_a_part_that_turns_unhealthy_fails_the_next_test_at_setup_naming_it(
+    inner: pytest.Pytester,
+) -> None:
+    inner.makepyfile(
+        """
+        import pytest
+        from fixtures.health import watched
+
+        class Air:
+            name = "air"
+            dead = False
+            def health(self):
+                return ["the air process exited with status -9"] if self.dead else []
+
+        @pytest.fixture(scope="session")
+        def air(pytestconfig):
+            part = Air()
+            with watched(pytestconfig, part):
+                yield part
+
+        def test_first(air):
+            air.dead = True
+
+        def test_second(air):
+            raise SystemExit("ran on a dead bench")
+        """
+    )
+    result = inner.runpytest("--rig-retries", "0")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*RigFault: the bench is unhealthy before the test: air: the air process exited*"]
+    )
+    assert "ran on a dead bench" not in result.stdout.str()
