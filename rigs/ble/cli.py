@@ -14,7 +14,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
@@ -22,6 +22,10 @@ from bleak.backends.scanner import AdvertisementData
 from rigs.bench import Bench, BlePeripheral, load_bench
 from rigs.bench.up import read_state
 from rigs.errors import HardwareTimeout
+from rigs.lease import LeaseManager
+
+if TYPE_CHECKING:
+    from rigs.ble.backend import BumbleAdapters
 
 #: Longest any single command may take on top of its scan time.
 COMMAND_TIMEOUT = 30.0
@@ -119,10 +123,7 @@ def _scan(args: argparse.Namespace) -> int:
 async def _gatt_table(
     bench: Bench, air_hci: str | None, target: str, timeout: float
 ) -> dict[str, Any] | None:
-    from bleak import BleakClient, BleakScanner
-
     from rigs.ble.backend import BumbleAdapters
-    from rigs.ble.radio import open_radio
 
     wanted = target.upper()
     declared = [
@@ -131,55 +132,76 @@ async def _gatt_table(
         if wanted in {p.id.upper(), (p.name or "").upper(), (p.address or "").upper()}
     ]
     candidates = declared or list(_radios(bench, air_hci).values())
-    async with BumbleAdapters() as adapters:
-        for peripheral in candidates:
-            radio = await open_radio(peripheral, adapters, air_hci)
-            look_for = {wanted} | (
-                {(peripheral.address or "").upper(), (peripheral.name or "").upper()} - {""}
-                if declared
-                else set()
-            )
-            device = await BleakScanner.find_device_by_filter(
-                _matcher(frozenset(look_for)),
-                timeout=timeout,
-                **radio.scanner_kwargs(),
-            )
-            if device is None:
-                continue
-            async with BleakClient(device, timeout=timeout, **radio.client_kwargs()) as client:
-                services = [
-                    {
-                        "uuid": service.uuid,
-                        "handle": service.handle,
-                        "description": service.description,
-                        "characteristics": [
-                            {
-                                "uuid": char.uuid,
-                                "handle": char.handle,
-                                "description": char.description,
-                                "properties": list(char.properties),
-                                "descriptors": [
-                                    {
-                                        "uuid": d.uuid,
-                                        "handle": d.handle,
-                                        "description": d.description,
-                                    }
-                                    for d in char.descriptors
-                                ],
-                            }
-                            for char in service.characteristics
-                        ],
-                    }
-                    for service in client.services
-                ]
-                return {
-                    "address": device.address,
-                    "name": device.name,
-                    "radio": radio.label,
-                    "mtu": client.mtu_size,
-                    "services": services,
-                }
+    # A lab peripheral is leased as a test run leases it (never two drivers at once).
+    leases = LeaseManager(bench.name, enabled=not bench.simulated)
+    try:
+        async with BumbleAdapters() as adapters:
+            for peripheral in candidates:
+                look_for = {wanted} | (
+                    {(peripheral.address or "").upper(), (peripheral.name or "").upper()} - {""}
+                    if declared
+                    else set()
+                )
+                found = await _gatt_of(peripheral, adapters, air_hci, look_for, timeout, leases)
+                if found is not None:
+                    return found
+    finally:
+        leases.close()
     return None
+
+
+async def _gatt_of(
+    peripheral: BlePeripheral,
+    adapters: BumbleAdapters,
+    air_hci: str | None,
+    look_for: set[str],
+    timeout: float,
+    leases: LeaseManager,
+) -> dict[str, Any] | None:
+    """The GATT table of ``peripheral`` if it advertises as one of ``look_for`` (leased)."""
+    from bleak import BleakClient, BleakScanner
+
+    from rigs.ble.radio import open_radio
+
+    radio = await open_radio(peripheral, adapters, air_hci, leases=leases, lease_timeout_s=timeout)
+    try:
+        device = await BleakScanner.find_device_by_filter(
+            _matcher(frozenset(look_for)), timeout=timeout, **radio.scanner_kwargs()
+        )
+        if device is None:
+            return None
+        async with BleakClient(device, timeout=timeout, **radio.client_kwargs()) as client:
+            return {
+                "address": device.address,
+                "name": device.name,
+                "radio": radio.label,
+                "mtu": client.mtu_size,
+                "services": [_service_row(service) for service in client.services],
+            }
+    finally:
+        radio.release()
+
+
+def _service_row(service: Any) -> dict[str, Any]:
+    """One GATT service as JSON: its characteristics with their descriptors."""
+    return {
+        "uuid": service.uuid,
+        "handle": service.handle,
+        "description": service.description,
+        "characteristics": [
+            {
+                "uuid": char.uuid,
+                "handle": char.handle,
+                "description": char.description,
+                "properties": list(char.properties),
+                "descriptors": [
+                    {"uuid": d.uuid, "handle": d.handle, "description": d.description}
+                    for d in char.descriptors
+                ],
+            }
+            for char in service.characteristics
+        ],
+    }
 
 
 def _gatt(args: argparse.Namespace) -> int:

@@ -21,7 +21,9 @@ controller (re-opening a controller resets it and drops its other links).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from bumble.host import Host
@@ -29,6 +31,7 @@ from bumble.host import Host
 from rigs.bench import BlePeripheral
 from rigs.ble.backend import BumbleAdapter, BumbleAdapters, BumbleClient, BumbleScanner
 from rigs.errors import RigFault
+from rigs.lease import LeaseManager
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,12 @@ class Radio:
     label: str
     adapter: BumbleAdapter | None = None
     bluez_adapter: str | None = None
+    _releases: list[Callable[[], object]] = field(default_factory=list, compare=False, repr=False)
+
+    def release(self) -> None:
+        """Give back the peripheral's lease its opener took (once; the adapter stays shared)."""
+        while self._releases:
+            self._releases.pop()()
 
     def scanner_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``BleakScanner`` (and its ``find_device_*`` helpers)."""
@@ -70,15 +79,38 @@ def radio_key(peripheral: BlePeripheral, air_hci: str | None) -> str:
 
 
 async def open_radio(
-    peripheral: BlePeripheral, adapters: BumbleAdapters, air_hci: str | None
+    peripheral: BlePeripheral,
+    adapters: BumbleAdapters,
+    air_hci: str | None,
+    *,
+    leases: LeaseManager | None = None,
+    lease_timeout_s: float = 900.0,
 ) -> Radio:
-    """The radio for ``peripheral``, opening its Bumble adapter on first use."""
+    """The radio for ``peripheral``, opening its Bumble adapter on first use.
+
+    With ``leases`` the peripheral is leased first (``ble:<id>``, waiting up to
+    ``lease_timeout_s`` off the event loop) until :meth:`Radio.release`: every opener (a
+    fixture, ``python -m rigs ble gatt``) leases the same way.
+    """
     key = radio_key(peripheral, air_hci)
-    if key.startswith("bluez:"):
-        return Radio(
-            label=f"BlueZ {peripheral.adapter or 'default adapter'}",
-            bluez_adapter=peripheral.adapter,
-        )
-    adapter = await adapters.get(key)
-    kind = "simulated air" if peripheral.simulated else "HCI dongle"
-    return Radio(label=f"{kind} {key}", adapter=adapter)
+    radio: Radio | None = None
+    lease = None
+    if leases is not None:
+        lease = await asyncio.to_thread(leases.hold, f"ble:{peripheral.id}", lease_timeout_s)
+    try:
+        if key.startswith("bluez:"):
+            radio = Radio(
+                label=f"BlueZ {peripheral.adapter or 'default adapter'}",
+                bluez_adapter=peripheral.adapter,
+            )
+        else:
+            kind = "simulated air" if peripheral.simulated else "HCI dongle"
+            radio = Radio(label=f"{kind} {key}", adapter=await adapters.get(key))
+    finally:
+        if leases is not None and lease is not None:
+            if radio is None:
+                leases.release(lease)
+            else:
+                held, manager = lease, leases
+                radio._releases.append(lambda: manager.release(held))
+    return radio

@@ -148,6 +148,14 @@ class LabBox(Service):
         problems += [f"UART HCI bridge pid {p.pid} exited" for p in self.bridges if p.poll()]
         return problems + ([] if self.wifi is None else self.wifi.health())
 
+    def evidence(self) -> dict[str, str | bytes]:
+        """Every stand-in's log (air, boards, UART HCI bridges, phone), by file name."""
+        return {
+            f"labbox-{path.name}": path.read_bytes()
+            for path in sorted(self.log_dir.rglob("*.log"))
+            if path.is_file()
+        }
+
     def log_text(self) -> str:
         """The phone's own log (the other children log into :attr:`log_dir`)."""
         return "" if self.dut is None else self.dut.log_text()

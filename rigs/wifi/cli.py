@@ -23,6 +23,7 @@ from typing import Any
 
 from rigs.bench import Bench, load_bench
 from rigs.errors import RigFault
+from rigs.lease import LeaseManager
 from rigs.wifi.sim_bench import SimWifiBench, open_station, station_plan
 from rigs.wifi.station import Station
 
@@ -55,8 +56,15 @@ def station_for(bench: Bench, station_id: str, timeout: float) -> Iterator[tuple
         known = ", ".join(s.id for s in bench.wifi_stations) or "none"
         raise RigFault(f"bench {bench.name!r} has no wifi station {station_id!r} ({known})")
     if entry.backend != "sim":
-        with open_station(bench, station_id, timeout=timeout) as station:
-            yield station, f"wpa_supplicant in {entry.ctrl_dir}"
+        # A real adapter is leased as a test run leases it: never two drivers at once.
+        leases = LeaseManager(bench.name)
+        try:
+            with open_station(
+                bench, station_id, timeout=timeout, leases=leases, lease_timeout_s=timeout
+            ) as station:
+                yield station, f"wpa_supplicant in {entry.ctrl_dir}"
+        finally:
+            leases.close()
         return
     running = _running_part(bench)
     if running is not None:

@@ -34,6 +34,7 @@ from typing import Any
 
 from rigs.bench import Bench, WifiNetwork
 from rigs.errors import RigFault
+from rigs.lease import LeaseManager
 from rigs.net.endpoint import StationEndpoint
 from rigs.net.lan import SERVER_IFACE, STATION_IFACE, Lan
 from rigs.net.lan_peer import LanPeer
@@ -63,22 +64,43 @@ __all__ = [
 
 
 def open_station(
-    bench: Bench, station_id: str, sim: SimWifiBench | None = None, *, timeout: float = 2.0
+    bench: Bench,
+    station_id: str,
+    sim: SimWifiBench | None = None,
+    *,
+    timeout: float = 2.0,
+    leases: LeaseManager | None = None,
+    lease_timeout_s: float = 900.0,
 ) -> Station:
-    """A :class:`Station` for bench station ``station_id``: the simulator's or a real adapter."""
+    """A :class:`Station` for bench station ``station_id``: the simulator's or a real adapter.
+
+    With ``leases`` the adapter is leased first (``wifi:<id>``, waiting up to
+    ``lease_timeout_s``) and released when the station is closed: every opener (a fixture,
+    ``python -m rigs wifi connect``) leases the same way, so two never drive one adapter.
+    """
     for st in bench.wifi_stations:
         if st.id == station_id:
             break
     else:
         known = ", ".join(s.id for s in bench.wifi_stations) or "none"
         raise RigFault(f"bench {bench.name!r} has no wifi station {station_id!r} ({known})")
-    if st.backend == "sim":
-        if sim is None:
-            raise RigFault(f"wifi station {station_id} is simulated: start a SimWifiBench first")
-        return sim.station(station_id, timeout=timeout)
-    return Station.select(
-        Path(st.ctrl_dir), mac=st.mac, iface=st.iface, bench_id=st.id, timeout=timeout
-    )
+    if st.backend == "sim" and sim is None:
+        raise RigFault(f"wifi station {station_id} is simulated: start a SimWifiBench first")
+    lease = None if leases is None else leases.hold(f"wifi:{st.id}", timeout_s=lease_timeout_s)
+    try:
+        if sim is not None and st.backend == "sim":
+            station = sim.station(station_id, timeout=timeout)
+        else:
+            station = Station.select(
+                Path(st.ctrl_dir), mac=st.mac, iface=st.iface, bench_id=st.id, timeout=timeout
+            )
+    except BaseException:
+        if leases is not None and lease is not None:
+            leases.release(lease)
+        raise
+    if leases is not None and lease is not None:
+        station.release_on_close(lambda: leases.release(lease))
+    return station
 
 
 class SimWifiBench(Service):
@@ -344,6 +366,10 @@ class SimWifiBench(Service):
         if self._push is not None:
             out["push_server"] = dict(self._push.endpoints())
         return out
+
+    def evidence(self) -> dict[str, str | bytes]:
+        """The simulated supplicant's log and the LAN's association events, for the report."""
+        return {"wifi-sim.log": "\n".join(self.log_lines()) + "\n"}
 
     def log_lines(self) -> list[str]:
         lines = [] if self._sim is None else self._sim.log_lines()

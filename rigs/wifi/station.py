@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ class Station(Closing):
         self._pywifi = PywifiLink(adapter.ctrl_path, timeout)
         self._last_scan: list[ScanEntry] = []
         self._log: list[str] = []
+        self._on_close: list[Callable[[], object]] = []
 
     @classmethod
     def select(
@@ -79,8 +81,12 @@ class Station(Closing):
         self._note(f"opened {self.adapter.iface} ({self.adapter.address})")
         return self
 
+    def release_on_close(self, release: Callable[[], object]) -> None:
+        """Run ``release`` once, after this station's sockets close (its opener's lease)."""
+        self._on_close.append(release)
+
     def close(self) -> None:
-        """Release sockets and threads (the association itself is left as it is)."""
+        """Release sockets and threads, then the lease (the association is left as it is)."""
         self._pywifi.close()
         if self._events is not None:
             self._events.close()
@@ -88,6 +94,8 @@ class Station(Closing):
         if self._ctrl is not None:
             self._ctrl.close()
             self._ctrl = None
+        while self._on_close:
+            self._on_close.pop()()
 
     def health_check(self) -> bool:
         try:

@@ -4,16 +4,18 @@ reaches, because the simulated wpa_supplicant moves the station's veth between S
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
 from fixtures.wifi import StationFactory
 from rigs.errors import HardwareTimeout, RigFault
+from rigs.lease import LeaseManager, LeaseTimeout
 from rigs.net.lan import Lan
 from rigs.net.reach import TcpServer, tcp_connects, udp_delivers
 from rigs.wifi.errors import AuthenticationFailed
 from rigs.wifi.pywifi_link import load_pywifi
-from rigs.wifi.sim_bench import SimWifiBench
+from rigs.wifi.sim_bench import SimWifiBench, open_station
 
 pytestmark = [pytest.mark.needs("wifi"), pytest.mark.sim_only]
 
@@ -97,3 +99,20 @@ def test_silent_daemon_raises_hardware_timeout_within_the_timeout(
     assert time.monotonic() - started < 1.0 + 0.25
     sim_wifi.supplicant.set_silent(False)
     assert dut.health_check()
+
+
+def test_the_station_opener_leases_the_adapter_until_the_station_closes(
+    sim_wifi: SimWifiBench, tmp_path: Path
+) -> None:
+    bench = sim_wifi.bench
+    mine, theirs = LeaseManager(bench.name, tmp_path), LeaseManager(bench.name, tmp_path)
+    try:
+        station = open_station(bench, "dut-station", sim_wifi, leases=mine)
+        with pytest.raises(LeaseTimeout, match="wifi:dut-station"):
+            open_station(bench, "dut-station", sim_wifi, leases=theirs, lease_timeout_s=0.3)
+        station.close()
+        open_station(bench, "dut-station", sim_wifi, leases=theirs, lease_timeout_s=2.0).close()
+        assert not mine.held() and not theirs.held()
+    finally:
+        mine.close()
+        theirs.close()
