@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import os
 import random
 import socket
@@ -45,24 +44,20 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.load import load_average, quiet_and_busy
+from benchmarks.sim_scenario import Air, sim_context
 from rigs.bench import Bench, load_bench
-from rigs.dut.sim_bench import SimDutBench
-from rigs.errors import HardwareTimeout, RigFault
-from rigs.measure import DeliverySummary, PathRecorder
+from rigs.errors import HardwareTimeout
 from rigs.measure.summary import CAUSALITY_SLACK_MS, percentile
 from rigs.net import dns_wire
-from rigs.net.air import AirCapture
 from rigs.net.bench_dns import DNS_PORT
 from rigs.net.bench_http import HTTPS_PORT
 from rigs.net.netns import Netns
-from rigs.report.perf import PerfMetrics
 from rigs.scenario.context import ScenarioContext
 from rigs.scenario.request_latency import (
     COUNT,
@@ -74,7 +69,6 @@ from rigs.scenario.request_latency import (
     RequestLatencyRun,
     Timeline,
 )
-from rigs.wifi.sim_bench import SimWifiBench, open_station
 
 REPO = Path(__file__).resolve().parent.parent
 SUITE = "tests/scenarios/test_request_latency.py"
@@ -85,70 +79,6 @@ TARGET_PACE_FACTOR = 4.0
 TARGET_CLOCK_MS = 0.01 * LATE_S * 1e3
 TARGET_SPREAD_MS = 0.05 * LATE_S * 1e3
 RAW_TIMEOUT_S = 10.0
-
-
-class Air:
-    """The ``ScenarioContext.air`` face: one capture at the DUT's AP port per batch, on or off."""
-
-    def __init__(self, wifi: SimWifiBench) -> None:
-        self.wifi = wifi
-        self.capture: AirCapture | None = None
-
-    def __call__(self, station_id: str) -> AirCapture:
-        if self.capture is None:
-            raise RigFault(f"no capture open for {station_id}")
-        return self.capture
-
-    @contextlib.contextmanager
-    def batch(self, station_id: str, *, on: bool) -> Iterator[AirCapture]:
-        """A fresh capture for one batch; ``on=False`` never starts it (it sees no frame)."""
-        lan = self.wifi.lan
-        self.capture = AirCapture(lan.ap, lan.ap_port(self.wifi.plan(station_id).role))
-        if on:
-            self.capture.start()
-        try:
-            yield self.capture
-        finally:
-            if on:
-                self.capture.stop()
-            self.capture = None
-
-
-def _summary_only(recorder: PathRecorder, scenario: str, *, trend: bool = True) -> DeliverySummary:
-    """The benchmark reads timelines, not verdicts: no limits, no report."""
-    return recorder.summary()
-
-
-def _no_faults(names: Sequence[str]) -> None:
-    if names:
-        raise RigFault(f"the benchmark runs with no fault on, asked for {list(names)}")
-
-
-@contextlib.contextmanager
-def sim_context(bench: Bench) -> Iterator[tuple[ScenarioContext, Air]]:
-    """The simulated bench as a suite sees it (as ``fixtures/scenario.py`` builds it)."""
-    with (
-        tempfile.TemporaryDirectory(prefix="request-timing-") as logs,
-        SimWifiBench(bench) as wifi,
-        SimDutBench(bench, wifi, None, log_dir=logs) as dut,
-    ):
-        air = Air(wifi)
-        ctx = ScenarioContext(
-            bench=bench,
-            phone=dut.phone,
-            net=wifi,
-            judge=_summary_only,
-            metrics=PerfMetrics(),
-            open_station=lambda station_id: open_station(bench, station_id, wifi),
-            air=air,
-            set_faults=_no_faults,
-        )
-        try:
-            RequestLatencyRun(ctx).associate_both()
-            yield ctx, air
-        finally:
-            for station in ctx._stations.values():
-                station.close()
 
 
 @dataclass
@@ -163,6 +93,8 @@ class Batch:
     uncertainty_ms: float = 0.0
     true_error_ms: float = 0.0
     wall_s: float = 0.0
+    drops: int = 0
+    reused_ports: int = 0
 
     @property
     def fired_per_s(self) -> float:
@@ -218,6 +150,10 @@ class Batch:
         )
         parts = [f"no {p} in {n}" for p, n in unseen.items()]
         parts += [f"{p} < 0 in {n}" for p, n in negative.items()]
+        if self.reused_ports:
+            parts.append(f"{self.reused_ports} requests on a source port used twice")
+        if self.drops:
+            parts.append(f"the capture dropped {self.drops} frames")
         if len(self.timelines) != self.count:
             parts.append(f"{self.count - len(self.timelines)} never fired")
         return "; ".join(parts + [f[:120] for f in self.failed])
@@ -244,11 +180,21 @@ def run_batch(
     run = RequestLatencyRun(ctx, count=count, period_ms=period_ms)
     batch = Batch(count, period_ms, capture)
     started = time.monotonic()
-    with air.batch(run.dut_station, on=capture), run.bench_server():
+    with air.batch(run.dut_station, on=capture) as frames, run.bench_server():
         try:
             run.fire()
         except HardwareTimeout as error:  # the batch never finished: nothing is timed
             batch.failed.append(str(error))
+    batch.drops = frames.kernel_drops()
+    # http.done's local_port: two connections of one batch from one source port look like one
+    # connection to an attribution keyed by port.
+    ids = {t.rid for t in run.timelines}
+    ports = collections.Counter(
+        int(e.data.get("local_port") or 0)
+        for e in ctx.phone.events.events("http.done")
+        if e.data.get("id") in ids
+    )
+    batch.reused_ports = sum(n for port, n in ports.items() if port and n > 1)
     batch.wall_s = time.monotonic() - started
     batch.timelines = run.timelines
     batch.failed += run.findings
@@ -360,11 +306,12 @@ def uncertainty(ctx: ScenarioContext, air: Air, rounds: int) -> dict[str, float]
     return {"spread_ms": worst, "clock_ms": max(stated), "clock_true_ms": max(true)}
 
 
-def suite_wall(env: dict[str, str]) -> dict[str, float]:
-    """The suite in a pytest subprocess, against pytest collecting the same file."""
+def suite_wall() -> bool:
+    """The suite in a pytest subprocess, against pytest collecting the same file; passed?"""
     walls, passed, tests = {}, False, {}
-    with tempfile.TemporaryDirectory(prefix="request-timing-junit-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="request-timing-") as tmp:
         junit = Path(tmp) / "suite.xml"
+        env = {**os.environ, "RIGS_LEASE_DIR": os.environ.get("RIGS_LEASE_DIR", tmp)}
         for label, extra in (("collect", ["--collect-only"]), ("suite", [f"--junitxml={junit}"])):
             started = time.monotonic()
             proc = subprocess.run(
@@ -378,8 +325,9 @@ def suite_wall(env: dict[str, str]) -> dict[str, float]:
             passed = proc.returncode == 0
             if not passed:
                 print(proc.stdout[-2000:], proc.stderr[-2000:], sep="\n")
-        for case in ET.parse(junit).getroot().iter("testcase"):
-            tests[case.get("name", "?")] = float(case.get("time", "0"))
+        if junit.exists():
+            for case in ET.parse(junit).getroot().iter("testcase"):
+                tests[case.get("name", "?")] = float(case.get("time", "0"))
     print(
         f"suite wall: {SUITE} {walls['suite']:.1f} s ({'passed' if passed else 'FAILED'}), "
         f"pytest --collect-only {walls['collect']:.1f} s: ratio "
@@ -387,13 +335,14 @@ def suite_wall(env: dict[str, str]) -> dict[str, float]:
     )
     for name, seconds in tests.items():
         print(f"  {seconds:6.2f} s  {name}")
-    return {"suite_s": walls["suite"], "passed": float(passed)}
+    return passed
 
 
 def run_all(bench: Bench, args: argparse.Namespace) -> dict[str, bool]:
     """The three measurements once, under whatever load the machine has now."""
     print(load_average(), flush=True)
     with sim_context(bench) as (ctx, air):
+        RequestLatencyRun(ctx).associate_both()
         paced = pace(ctx, air, args.seconds, args.min_count)
         spread = uncertainty(ctx, air, args.rounds)
     hits = {
@@ -402,8 +351,7 @@ def run_all(bench: Bench, args: argparse.Namespace) -> dict[str, bool]:
         "spread": spread["spread_ms"] <= TARGET_SPREAD_MS,
     }
     if not args.no_suite:
-        env = {**os.environ, "RIGS_LEASE_DIR": os.environ.get("RIGS_LEASE_DIR", tempfile.mkdtemp())}
-        hits["suite"] = bool(suite_wall(env)["passed"])
+        hits["suite"] = suite_wall()
     return hits
 
 
