@@ -150,7 +150,7 @@ class Batch:
         )
         parts = [f"no {p} in {n}" for p, n in unseen.items()]
         parts += [f"{p} < 0 in {n}" for p, n in negative.items()]
-        if self.reused_ports:
+        if self.reused_ports and self.capture:
             parts.append(f"{self.reused_ports} requests on a source port used twice")
         if self.drops:
             parts.append(f"the capture dropped {self.drops} frames")
