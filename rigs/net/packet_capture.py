@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import select
 import socket
+import struct
 import threading
 from typing import ClassVar, Self
 
@@ -31,6 +32,11 @@ SO_TIMESTAMPNS = 35
 """Linux: the kernel stamps each frame (CLOCK_REALTIME, ns) when it is received (the socket
 module has no name for it). Frames are timed by that stamp, not by when the capture thread got
 round to them: on a busy 2-core box the thread lags by milliseconds."""
+SOL_PACKET = 263
+PACKET_STATISTICS = 6
+_TPACKET_STATS = struct.Struct("@II")
+"""Linux ``getsockopt(SOL_PACKET, PACKET_STATISTICS)`` (no names in the socket module): a
+``struct tpacket_stats``, frames received and frames dropped, both reset by each read."""
 
 Ancillary = list[tuple[int, int, bytes]]
 
@@ -52,6 +58,7 @@ class PacketCapture(Service):
         self._stop = threading.Event()
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
+        self._drops = 0
         self.error: BaseException | None = None
 
     def _on_frame(self, data: bytes, *, outgoing: bool, ancdata: Ancillary) -> None:
@@ -104,11 +111,25 @@ class PacketCapture(Service):
         except BaseException as exc:  # surfaced by stop()
             self.error = exc
 
+    def kernel_drops(self) -> int:
+        """Frames the kernel dropped since start because the socket's buffer was full.
+
+        Each is a moment the capture never saw (a phase of a request untimed, a datagram
+        counted as not sent): a capture that fell behind, not the station. The kernel resets
+        its count at each read, so the total is kept here; after :meth:`stop` it stays.
+        """
+        with self._lock:
+            if self._sock is not None:
+                raw = self._sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, _TPACKET_STATS.size)
+                self._drops += _TPACKET_STATS.unpack(raw)[1]
+            return self._drops
+
     def stop(self, timeout_s: float = 2.0) -> None:
         """Stop the thread, close the socket; re-raise what killed the thread, if anything."""
         self._stop.set()
         join_thread(self._thread, timeout_s, f"{self.what} on {self._where}")
         if self._sock is not None:
+            self.kernel_drops()
             self._sock.close()
             self._sock = None
         if self.error is not None:

@@ -86,6 +86,11 @@ class Timeline:
         }
 
     @property
+    def complete(self) -> bool:
+        """Every moment seen: the rig timed each phase of this request."""
+        return None not in self.phases().values()
+
+    @property
     def total_s(self) -> float | None:
         return None if self.server_s is None else self.server_s - self.fired_s
 
@@ -215,7 +220,7 @@ class RequestLatencyRun:
                 f"than {LATE_S:g} s after the app fired them (worst {worst:.2f} s); the late ones "
                 f"waited in {phase}, {WHERE[phase]}: median {median:.2f} s there"
             )
-        untimed = [t.rid for t in self.timelines if None in t.phases().values()]
+        untimed = [t.rid for t in self.timelines if not t.complete]
         if untimed:
             self.findings.append(f"{PATH}: the rig could not time every phase of {untimed[:5]}")
         try:
