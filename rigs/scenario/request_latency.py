@@ -175,7 +175,11 @@ class RequestLatencyRun:
     def _attribute(self, frames: list[Frame]) -> None:
         """Tie every DNS query, SYN, ClientHello and request record to its request by name."""
         by_host = {f"{t.rid}.{ZONE}": t for t in self.timelines}
-        conns: dict[int, list[tuple[float, tls_wire.Segment]]] = {}
+        # A connection is its source port *and* its SYN's sequence number: a port the client
+        # reuses for a later request starts a new connection (a retransmitted SYN keeps its
+        # number, so it stays in its own).
+        conns: dict[tuple[int, int], list[tuple[float, tls_wire.Segment]]] = {}
+        isn: dict[int, int] = {}
         for frame in frames:
             ip = frame.ip
             if not frame.from_station or ip is None or ip.dst != self.address:
@@ -187,8 +191,12 @@ class RequestLatencyRun:
                     t.dns_s = frame.mono_s
             elif ip.proto == PROTO_TCP and ip.dport == HTTPS_PORT:
                 seg = tls_wire.tcp_segment(frame.data)
-                if seg is not None:
-                    conns.setdefault(ip.sport, []).append((frame.mono_s, seg))
+                if seg is None:
+                    continue
+                if seg.flags & tls_wire.TCP_SYN:
+                    isn[ip.sport] = seg.seq
+                if ip.sport in isn:  # segments before any SYN belong to no timed request
+                    conns.setdefault((ip.sport, isn[ip.sport]), []).append((frame.mono_s, seg))
         for segments in conns.values():
             records = tls_wire.client_records(segments)
             sni = tls_wire.client_hello_sni(records[0].head) if records else None
