@@ -38,6 +38,7 @@ from rigs.dut import protocol
 from rigs.dut.link import DEFAULT_COMMAND_TIMEOUT_S, DutCommandFailed, DutLink, DutRejected
 from rigs.errors import HardwareGone, HardwareTimeout, ProtocolError, RigFault
 from rigs.part import Service
+from rigs.sockets import accept_until, listen_tcp
 
 log = logging.getLogger(__name__)
 
@@ -86,19 +87,9 @@ class AgentServer(Service):
         if self.log_dir is None:
             self.log_dir = Path(tempfile.mkdtemp(prefix="rigs-dut-agent-"))
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        sock = self._given_sock or socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if self._given_sock is None or sock.getsockname()[1] == 0:
-                sock.bind((self._host, self._port))
-            sock.listen(8)
-            sock.settimeout(0.1)
-        except OSError as error:
-            sock.close()
-            raise RigFault(
-                f"agent endpoint: cannot listen on {self._host}:{self._port}: {error}"
-            ) from error
-        self._listen = sock
+        self._listen = listen_tcp(
+            self._host, self._port, backlog=8, what="agent endpoint", sock=self._given_sock
+        )
         self._spawn(self._accept, "dut-agent-accept")
         log.info("DUT agent endpoint on %s:%s", *self.address)
         return self
@@ -156,17 +147,11 @@ class AgentServer(Service):
 
     def _accept(self) -> None:
         assert self._listen is not None
-        listen = self._listen
-        while not self._stop.is_set():
-            try:
-                conn, peer = listen.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self._spawn(
-                self._handshake, f"dut-hello-{peer[0]}:{peer[1]}", conn, f"{peer[0]}:{peer[1]}"
-            )
+        accept_until(self._listen, self._stop, self._greet, poll_s=0.1)
+
+    def _greet(self, conn: socket.socket, peer: tuple[str, int]) -> None:
+        where = f"{peer[0]}:{peer[1]}"
+        self._spawn(self._handshake, f"dut-hello-{where}", conn, where)
 
     def _handshake(self, conn: socket.socket, peer: str) -> None:
         """Read the hello (bounded in time and size), answer welcome or refused."""

@@ -28,6 +28,7 @@ from rigs.net.push_server import (
     FrameReader,
     frame,
 )
+from rigs.sockets import new_socket
 from rigs.wait import poll_until
 
 
@@ -49,18 +50,19 @@ class PushClient:
 
     def connect(self, timeout_s: float = 2.0) -> PushClient:
         """Connect, say HELLO, start receiving and acknowledging."""
-        sock = self.ns.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.settimeout(timeout_s)
-        try:
+
+        def hello(sock: socket.socket) -> None:
+            sock.settimeout(timeout_s)
             sock.connect((self.host, self.port))
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.sendall(frame(HELLO, bytes([PROTOCOL_VERSION]) + self.name.encode()[:64]))
+
+        try:
+            self._sock = new_socket(socket.AF_INET, socket.SOCK_STREAM, hello, ns=self.ns)
         except OSError as exc:
-            sock.close()
             raise RigFault(
                 f"push client in {self.ns.name}: {self.host}:{self.port}: {exc}"
             ) from exc
-        self._sock = sock
         self._thread = threading.Thread(
             target=self._run, name=f"push-cl-{self.ns.name}", daemon=True
         )

@@ -31,13 +31,14 @@ import struct
 import threading
 import time
 
-from rigs.errors import HardwareTimeout, ProtocolError, RigFault
+from rigs.errors import HardwareTimeout, ProtocolError
 from rigs.measure.clock import ClockMapping
 from rigs.measure.probe import PROBE_SIZE, encode_probe
 from rigs.measure.recorder import PathRecorder
 from rigs.measure.summary import DeliverySummary
 from rigs.net.netns import Netns
 from rigs.part import Service
+from rigs.sockets import listen_tcp
 from rigs.wait import join_thread
 
 DEFAULT_PUSH_PORT = 5223
@@ -117,17 +118,9 @@ class PushServer(Service):
 
     def start(self) -> PushServer:
         """Bind and listen in the namespace, start the serving thread."""
-        sock = self.ns.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.address, self.port))
-            sock.listen(4)
-        except OSError as exc:
-            sock.close()
-            raise RigFault(
-                f"push server: cannot listen on {self.address}:{self.port} in {self.ns.name}: {exc}"
-            ) from exc
-        self._listen = sock
+        self._listen = listen_tcp(
+            self.address, self.port, backlog=4, what="push server", ns=self.ns
+        )
         self._thread = threading.Thread(
             target=self._serve, name=f"push-{self.ns.name}", daemon=True
         )

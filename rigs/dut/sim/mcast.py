@@ -37,6 +37,7 @@ from rigs.net.faults import NftFault
 from rigs.net.multicast import IP_MULTICAST_ALL, MAX_DATAGRAM, MulticastReceiver
 from rigs.net.netns import Netns
 from rigs.net.nftables import udp_drop
+from rigs.sockets import new_socket
 
 SIOCGIFADDR = 0x8915
 RECEIVED_EVENT_EVERY_S = 0.5
@@ -113,21 +114,17 @@ class MulticastApp:
         return data
 
     def _join_any(self, group: str, port: int) -> socket.socket:
-        def setup() -> socket.socket:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
-                sock.bind(("0.0.0.0", port))
-                mreq = socket.inet_aton(group) + socket.inet_aton("0.0.0.0")
-                sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
-            except OSError:
-                sock.close()
-                raise
-            return sock
+        def setup(sock: socket.socket) -> None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
+            sock.bind(("0.0.0.0", port))
+            mreq = socket.inet_aton(group) + socket.inet_aton("0.0.0.0")
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
 
         try:
-            return self.ns.call(setup)
+            return new_socket(
+                socket.AF_INET, socket.SOCK_DGRAM, setup, proto=socket.IPPROTO_UDP, ns=self.ns
+            )
         except OSError as error:
             raise AppError(f"join {group}:{port} with INADDR_ANY: {error}") from error
 
@@ -177,22 +174,16 @@ class MulticastApp:
         default_route = self.faults.on("multicast_join_on_default_route")
         source = "127.0.0.1" if stale else None if default_route else self._iface_address()
 
-        def setup() -> socket.socket:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
-            try:
-                if source is not None:
-                    sock.setsockopt(
-                        socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(source)
-                    )
-                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
-                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
-            except OSError:
-                sock.close()
-                raise
-            return sock
+        def setup(sock: socket.socket) -> None:
+            if source is not None:
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(source))
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
 
         try:
-            return self.ns.call(setup)
+            return new_socket(
+                socket.AF_INET, socket.SOCK_DGRAM, setup, proto=socket.IPPROTO_UDP, ns=self.ns
+            )
         except OSError as error:
             raise AppError(f"multicast sender socket: {error}") from error
 
