@@ -17,23 +17,25 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
-import selectors
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import rigs
 from rigs.ble.sim.config import AirConfig
 from rigs.ble.sim.control import ControlClient
-from rigs.errors import HardwareGone, HardwareTimeout, ProtocolError
+from rigs.errors import HardwareGone, ProtocolError
 from rigs.part import Service
-from rigs.process import spawn_child, stop_child
+from rigs.process import (
+    child_log_path,
+    read_ready_line,
+    rig_python_env,
+    spawn_child,
+    stop_child,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,15 +94,10 @@ class AirProcess(Service):
         if self._proc is not None:
             return self.endpoints
         self._workdir = Path(tempfile.mkdtemp(prefix="rigs-air-"))
-        log_dir = self._log_dir or self._workdir
-        log_dir.mkdir(parents=True, exist_ok=True)
-        log = log_dir / f"air-{os.getpid()}-{int(time.time() * 1000)}.log"
+        log = child_log_path(self._log_dir or self._workdir, "air")
         config_path = self._workdir / "air.json"
         config_path.write_text(json.dumps(self.config.to_dict()))
         control = self._workdir / "control.sock"
-        env = dict(os.environ)
-        root = str(Path(rigs.__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         self._proc = spawn_child(
             [
                 *(self._python, "-m", "rigs.ble.sim", "--config", str(config_path)),
@@ -109,10 +106,19 @@ class AirProcess(Service):
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,
-            env=env,
+            env=rig_python_env(),
         )
         try:
-            line = self._read_ready_line(timeout, log)
+            line = read_ready_line(
+                self._proc,
+                timeout,
+                timed_out=lambda: (
+                    f"air process gave no endpoints in {timeout} s; log {log}: {_tail(log)}"
+                ),
+                exited=lambda status: (
+                    f"air process exited ({status}) before it was ready; log {log}: {_tail(log)}"
+                ),
+            )
             data = json.loads(line)
             self._endpoints = AirEndpoints(
                 pid=int(data["pid"]),
@@ -130,28 +136,6 @@ class AirProcess(Service):
             raise
         self._client = ControlClient(self._endpoints.control)
         return self._endpoints
-
-    def _read_ready_line(self, timeout: float, log: Path) -> bytes:
-        assert self._proc is not None and self._proc.stdout is not None
-        deadline = time.monotonic() + timeout
-        buffer = b""
-        with selectors.DefaultSelector() as selector:
-            selector.register(self._proc.stdout, selectors.EVENT_READ)
-            while b"\n" not in buffer:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise HardwareTimeout(
-                        f"air process gave no endpoints in {timeout} s; log {log}: {_tail(log)}"
-                    )
-                if selector.select(remaining):
-                    chunk = os.read(self._proc.stdout.fileno(), 65536)
-                    if not chunk:
-                        raise HardwareGone(
-                            f"air process exited ({self._proc.wait()}) before it was ready; "
-                            f"log {log}: {_tail(log)}"
-                        )
-                    buffer += chunk
-        return buffer.split(b"\n", 1)[0]
 
     def stop(self, timeout: float = 5.0) -> int | None:
         """Stop the air: ask politely, then SIGTERM, then SIGKILL, by pid; returns its status."""

@@ -14,21 +14,18 @@ dir with the config goes, the log stays only if the caller chose where it goes (
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import rigs
 from rigs.dut.sim.config import SimDutConfig
 from rigs.net.netns import Netns
 from rigs.part import Service
-from rigs.process import spawn_child, stop_child
+from rigs.process import child_log_path, rig_python_env, spawn_child, stop_child
 
 
 class SimDutProcess(Service):
@@ -62,17 +59,12 @@ class SimDutProcess(Service):
         if self._proc is not None:
             return self
         self._workdir = Path(tempfile.mkdtemp(prefix="rigs-simdut-"))
-        log_dir = self._log_dir or self._workdir
-        log_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = log_dir / f"sim-dut-{os.getpid()}-{int(time.time() * 1000)}.log"
+        self.log_path = child_log_path(self._log_dir or self._workdir, "sim-dut")
         config_path = self._workdir / "dut.json"
         config_path.write_text(json.dumps(self.config))
-        env = dict(os.environ)
-        root = str(Path(rigs.__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         # The app's temp files (a VPN profile's key) live under the dir stop() removes, so
         # they go even when the app had to be SIGKILLed.
-        env["TMPDIR"] = str(self._workdir)
+        env = rig_python_env(TMPDIR=str(self._workdir))
         argv = [
             *(self._python, "-m", "rigs.dut.sim"),
             *("--config", str(config_path), "--log", str(self.log_path)),
