@@ -43,6 +43,7 @@ from rigs.ble.sim.watch_protocol import (
 from rigs.errors import HardwareGone, HardwareTimeout
 from rigs.measure.clock import ClockMapping
 from rigs.measure.recorder import PathRecorder
+from rigs.part import present
 
 logger = logging.getLogger(__name__)
 
@@ -101,9 +102,7 @@ class BleCentral:
     @property
     def client(self) -> BleakClient:
         """The connected ``BleakClient`` (write any bleak code against it)."""
-        if self._client is None:
-            raise HardwareGone(f"{self.peripheral.label}: not connected yet")
-        return self._client
+        return present(self._client, HardwareGone(f"{self.peripheral.label}: not connected yet"))
 
     @property
     def is_connected(self) -> bool:

@@ -32,7 +32,7 @@ from rigs.errors import HardwareTimeout, RigFault
 from rigs.net.lan import SERVER_IFACE, STATION_IFACE, Lan
 from rigs.net.offload import disable_tx_offloads
 from rigs.net.packet_capture import MAX_FRAME, PACKET_OUTGOING, packet_socket
-from rigs.part import Switch
+from rigs.part import Switch, undone_on_error
 
 RCVBUF = 4 << 20
 """Each relay socket's receive buffer: a burst must wait in the queue, not drop at the socket."""
@@ -83,14 +83,11 @@ class DelayRelay(Switch):
                 ipr.link("set", index=ipr.link_lookup(ifname=self._near)[0], state="up")
             except Exception as exc:
                 raise RigFault(f"delay on {self.station}: cannot create relay veth: {exc}") from exc
-        try:
+        with undone_on_error(self._teardown):
             station_side = ap.call(packet_socket, self.lan.ap_port(self.station), RCVBUF)
             self._socks.append(station_side)
             self._socks.append(ap.call(packet_socket, self._near, RCVBUF))
             self.lan.set_bridge_port(self.station, self._far)
-        except BaseException:
-            self._teardown()
-            raise
         self._thread = threading.Thread(target=self._run, name=f"delay-{self.station}", daemon=True)
         self._thread.start()
         return self

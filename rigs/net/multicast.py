@@ -31,7 +31,7 @@ from rigs.measure.quiet import collector_paused
 from rigs.measure.recorder import PathRecorder
 from rigs.measure.summary import DeliverySummary
 from rigs.net.netns import Netns
-from rigs.part import Closing, Handle
+from rigs.part import Closing, Handle, present
 from rigs.sockets import new_socket
 from rigs.wait import join_thread, poll_until
 
@@ -95,9 +95,9 @@ class MulticastReceiver(Handle):
     @property
     def sock(self) -> socket.socket:
         """The underlying socket (for select loops)."""
-        if self._sock is None:
-            raise RigFault(f"multicast receiver on {self.ns.name}/{self.iface} is not open")
-        return self._sock
+        return present(
+            self._sock, RigFault(f"multicast receiver on {self.ns.name}/{self.iface} is not open")
+        )
 
     def recv(self, timeout_s: float) -> tuple[bytes, tuple[str, int]] | None:
         """One datagram and its sender, or None when nothing came within ``timeout_s``."""

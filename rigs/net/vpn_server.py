@@ -32,7 +32,7 @@ from rigs.net.openvpn import (
 )
 from rigs.net.openvpn_pki import BenchCa
 from rigs.net.tun_capture import TunCapture
-from rigs.part import Service
+from rigs.part import Service, present, undone_on_error
 
 
 class VpnServer(Service):
@@ -64,7 +64,7 @@ class VpnServer(Service):
 
     def start(self, timeout_s: float = READY_TIMEOUT_S) -> VpnServer:
         """Start the daemon, wait until it serves, start the capture on its tun."""
-        try:
+        with undone_on_error(self.stop):
             self.process.prepare()
             config = server_config(
                 self.ca.server,
@@ -78,9 +78,6 @@ class VpnServer(Service):
             self.process.start(config)
             self.ready_s = self.process.wait_ready(timeout_s)
             self._capture = TunCapture(self.ns, self.tun).start()
-        except BaseException:
-            self.stop()
-            raise
         return self
 
     def stop(self) -> None:
@@ -97,9 +94,7 @@ class VpnServer(Service):
     @property
     def capture(self) -> TunCapture:
         """What the clients put into the tunnel, seen at the server's tun."""
-        if self._capture is None:
-            raise RigFault("the VPN server is not running")
-        return self._capture
+        return present(self._capture, RigFault("the VPN server is not running"))
 
     def profile(self) -> dict[str, Any]:
         """The client profile a ``vpn.up`` carries: where the server is, and the TLS PEMs."""

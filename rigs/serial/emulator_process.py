@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from rigs.errors import HardwareGone, HardwareTimeout, RigFault
-from rigs.part import Service
+from rigs.part import Service, present, undone_on_error
 from rigs.process import read_ready_line, rig_python_env, spawn_child, stop_child
 from rigs.serial.board_clock import BoardClock
 from rigs.serial.emulator_faults import fault_params
@@ -124,11 +124,8 @@ class EmulatorProcess(Service):
                 env=rig_python_env(),
             )
         self.pid = self._proc.pid
-        try:
+        with undone_on_error(self.stop):
             ready = self._read_ready()
-        except BaseException:
-            self.stop()
-            raise
         self.pty_path = str(ready["pty"])
         return self.pty_path
 
@@ -230,9 +227,7 @@ class EmulatorProcess(Service):
             return ""
 
     def _dir(self) -> Path:
-        if self.workdir is None:
-            raise RigFault(f"emulator {self.name} has not been started")
-        return self.workdir
+        return present(self.workdir, RigFault(f"emulator {self.name} has not been started"))
 
     def __repr__(self) -> str:
         return f"EmulatorProcess({self.name!r}, pid={self.pid}, pty={self.pty_path!r})"

@@ -41,6 +41,7 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 from rigs.errors import HardwareGone, HardwareTimeout, ProtocolError, RigFault
+from rigs.part import present, undone_on_error
 
 T = TypeVar("T")
 _PYWIFI_LOCK = threading.Lock()
@@ -91,9 +92,7 @@ class PywifiLink:
     @property
     def interface(self) -> Any:
         """The pywifi ``Interface`` (for tests and scripts that call pywifi directly)."""
-        if self._iface is None:
-            raise RigFault("pywifi link is not open")
-        return self._iface
+        return present(self._iface, RigFault("pywifi link is not open"))
 
     def open(self) -> None:
         pywifi = load_pywifi()
@@ -102,7 +101,7 @@ class PywifiLink:
         self._alias_dir = Path(tempfile.mkdtemp(prefix="rigs-pywifi-"))
         self.alias = _free_alias(self.ctrl_path.name)
         os.symlink(self.ctrl_path, self._alias_dir / self.alias)
-        try:
+        with undone_on_error(self.close):
             with _PYWIFI_LOCK:
                 saved = wifiutil.CTRL_IFACE_DIR
                 wifiutil.CTRL_IFACE_DIR = str(self._alias_dir)
@@ -117,9 +116,6 @@ class PywifiLink:
                 )
             connection["sock"].settimeout(self.timeout)
             self._iface = next(iface for iface in ifaces if iface.name() == self.alias)
-        except BaseException:
-            self.close()
-            raise
 
     def call(self, what: str, fn: Callable[[Any], T]) -> T:
         """Run ``fn(interface)`` with pywifi's socket drained first and every error classified."""

@@ -28,7 +28,7 @@ from typing import Any
 from rigs.ble.sim.config import AirConfig
 from rigs.ble.sim.control import ControlClient
 from rigs.errors import HardwareGone, ProtocolError
-from rigs.part import Service
+from rigs.part import Service, present, undone_on_error
 from rigs.process import (
     child_log_path,
     read_ready_line,
@@ -80,9 +80,7 @@ class AirProcess(Service):
     @property
     def endpoints(self) -> AirEndpoints:
         """The endpoints of the running air; HardwareGone when it is not running."""
-        if self._endpoints is None:
-            raise HardwareGone("the air process is not running")
-        return self._endpoints
+        return present(self._endpoints, HardwareGone("the air process is not running"))
 
     @property
     def log_path(self) -> Path | None:
@@ -108,32 +106,30 @@ class AirProcess(Service):
             stdin=subprocess.DEVNULL,
             env=rig_python_env(),
         )
-        try:
-            line = read_ready_line(
-                self._proc,
-                timeout,
-                timed_out=lambda: (
-                    f"air process gave no endpoints in {timeout} s; log {log}: {_tail(log)}"
-                ),
-                exited=lambda status: (
-                    f"air process exited ({status}) before it was ready; log {log}: {_tail(log)}"
-                ),
-            )
-            data = json.loads(line)
-            self._endpoints = AirEndpoints(
-                pid=int(data["pid"]),
-                hci=tuple(data["hci"]),
-                control=str(data["control"]),
-                log=str(data["log"]),
-                peripherals=tuple(data["peripherals"]),
-                link=dict(data["link"]),
-            )
-        except (ValueError, KeyError, TypeError) as error:
-            self.stop()
-            raise ProtocolError(f"air endpoints line unreadable: {error}") from error
-        except BaseException:
-            self.stop()
-            raise
+        with undone_on_error(self.stop):
+            try:
+                line = read_ready_line(
+                    self._proc,
+                    timeout,
+                    timed_out=lambda: (
+                        f"air process gave no endpoints in {timeout} s; log {log}: {_tail(log)}"
+                    ),
+                    exited=lambda status: (
+                        f"air process exited ({status}) before it was ready; "
+                        f"log {log}: {_tail(log)}"
+                    ),
+                )
+                data = json.loads(line)
+                self._endpoints = AirEndpoints(
+                    pid=int(data["pid"]),
+                    hci=tuple(data["hci"]),
+                    control=str(data["control"]),
+                    log=str(data["log"]),
+                    peripherals=tuple(data["peripherals"]),
+                    link=dict(data["link"]),
+                )
+            except (ValueError, KeyError, TypeError) as error:
+                raise ProtocolError(f"air endpoints line unreadable: {error}") from error
         self._client = ControlClient(self._endpoints.control)
         return self._endpoints
 
