@@ -9,7 +9,10 @@ package, each with its own poll interval and its own way (or none) of saying why
 - :func:`poll_until` answers "did it happen in time?" (True/False) for callers that decide
   themselves what a miss means (a scenario turns it into a finding);
 - :func:`wait_until` returns the value once it is there, or raises
-  :class:`~rigs.errors.HardwareTimeout` naming the wait and the last state seen.
+  :class:`~rigs.errors.HardwareTimeout` naming the wait and the last state seen;
+- :func:`wait_notified` is the same wait on state that a thread guards with a
+  ``threading.Condition``: it wakes on ``notify`` at once, and polls as well, because not every
+  change (a serving thread that died) comes with a notify.
 
 Poll intervals: short (2 ms) for in-process counters that a reader thread bumps, where the
 cost of a poll is one lock; longer (50 ms) for anything that asks a device or process, so the
@@ -67,6 +70,27 @@ def wait_until(
             seen = f"; last seen: {last_seen()}" if last_seen is not None else ""
             raise HardwareTimeout(f"{what}: not within {timeout_s:g} s{seen}")
         time.sleep(poll_s)
+
+
+def wait_notified(
+    cond: threading.Condition,
+    get: Callable[[], T | None],
+    timeout_s: float,
+    *,
+    poll_s: float = DEVICE_POLL_S,
+    abort: Callable[[], bool] | None = None,
+) -> T | None:
+    """With ``cond`` held by the caller: ``get()``'s first value that is not None (or False);
+    None at the deadline or as soon as ``abort()`` is true."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = get()
+        if value is not None and value is not False:
+            return value
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or (abort is not None and abort()):
+            return None
+        cond.wait(min(remaining, poll_s))
 
 
 def join_thread(thread: threading.Thread | None, timeout_s: float, what: str) -> None:

@@ -29,7 +29,6 @@ import secrets
 import socket
 import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,7 @@ from rigs.dut.link import DEFAULT_COMMAND_TIMEOUT_S, DutCommandFailed, DutLink, 
 from rigs.errors import HardwareGone, HardwareTimeout, ProtocolError, RigFault
 from rigs.part import Service
 from rigs.sockets import accept_until, listen_tcp
+from rigs.wait import wait_notified
 
 log = logging.getLogger(__name__)
 
@@ -112,25 +112,27 @@ class AgentServer(Service):
         self, role: str = "phone", timeout: float = 10.0, dut_id: str | None = None
     ) -> DutLink:
         """The newest connected link of ``role`` (and ``dut_id``); HardwareTimeout lists links."""
-        deadline = time.monotonic() + timeout
+
+        def newest() -> DutLink | None:
+            for link in reversed(self.links):
+                if (
+                    link.connected
+                    and link.hello.role == role
+                    and (dut_id is None or link.hello.id == dut_id)
+                ):
+                    return link
+            return None
+
         with self._cond:
-            while True:
-                for link in reversed(self.links):
-                    if (
-                        link.connected
-                        and link.hello.role == role
-                        and (dut_id is None or link.hello.id == dut_id)
-                    ):
-                        return link
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    seen = [f"{lk.label} ({'up' if lk.connected else 'gone'})" for lk in self.links]
-                    raise HardwareTimeout(
-                        f"no {role} app{f' {dut_id!r}' if dut_id else ''} connected to the agent "
-                        f"endpoint {self._where()} within {timeout:.1f} s; "
-                        f"links: {seen or 'none'}; refused: {self.refusals or 'none'}"
-                    )
-                self._cond.wait(min(remaining, 0.1))
+            found = wait_notified(self._cond, newest, timeout, poll_s=0.1)
+            if found is None:
+                seen = [f"{lk.label} ({'up' if lk.connected else 'gone'})" for lk in self.links]
+                raise HardwareTimeout(
+                    f"no {role} app{f' {dut_id!r}' if dut_id else ''} connected to the agent "
+                    f"endpoint {self._where()} within {timeout:.1f} s; "
+                    f"links: {seen or 'none'}; refused: {self.refusals or 'none'}"
+                )
+            return found
 
     # -- internals -----------------------------------------------------------------------------
 

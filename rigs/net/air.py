@@ -53,9 +53,7 @@ class AirCapture(PacketCapture):
 
     def __init__(self, ap: Netns, port: str, *, max_frames: int = 100_000) -> None:
         super().__init__(ap, port, where=port)
-        self.ap = ap
-        self.port = port
-        self.max_frames = max_frames
+        self.ap, self.port, self.max_frames = ap, port, max_frames
         self.frames_not_kept = 0
         self.link_down_events = 0
         self._frames: list[Frame] = []

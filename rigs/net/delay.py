@@ -53,11 +53,8 @@ class DelayRelay(Switch):
     ) -> None:
         if delay_s < 0 or jitter_s < 0:
             raise ValueError(f"delay and jitter must be >= 0 (got {delay_s}, {jitter_s})")
-        self.lan = lan
-        self.station = station
-        self.delay_s = delay_s
-        self.jitter_s = jitter_s
-        self.max_queue = max_queue
+        self.lan, self.station = lan, station
+        self.delay_s, self.jitter_s, self.max_queue = delay_s, jitter_s, max_queue
         self.relayed = 0
         self.dropped = 0
         """Frames dropped because the queue was full (a runaway sender, not a model of loss)."""

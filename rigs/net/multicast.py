@@ -60,10 +60,7 @@ class MulticastReceiver(Handle):
         *,
         rcvbuf: int = 1 << 20,
     ) -> None:
-        self.ns = ns
-        self.iface = iface
-        self.group = group
-        self.port = port
+        self.ns, self.iface, self.group, self.port = ns, iface, group, port
         self._rcvbuf = rcvbuf
         self._sock: socket.socket | None = None
         self._ifindex = 0
@@ -137,10 +134,7 @@ class MulticastSender(Closing):
         ttl: int = 1,
         loop: bool = False,
     ) -> None:
-        self.ns = ns
-        self.source = str(source)
-        self.group = group
-        self.port = port
+        self.ns, self.source, self.group, self.port = ns, str(source), group, port
 
         def setup(sock: socket.socket) -> None:
             sock.setsockopt(

@@ -62,14 +62,9 @@ class MulticastApp:
     """Joins, leaves, sends; ``ns`` is the DUT's own namespace."""
 
     def __init__(self, config: MulticastConfig, faults: FaultBoard, emit: Emit, ns: Netns) -> None:
-        self.config = config
-        self.faults = faults
-        self.emit = emit
-        self.ns = ns
+        self.config, self.faults, self.emit, self.ns = config, faults, emit, ns
         self.blocked = False
-        self.sent_ok = 0
-        self.sent_failed = 0
-        self.batches = 0
+        self._zero_counters()
         self._groups: dict[tuple[str, int], _Membership] = {}
         self._sending: asyncio.Task[None] | None = None
         self._drop: NftFault | None = None
@@ -242,8 +237,11 @@ class MulticastApp:
         await self._cancel_send()
         for group, port in list(self._groups):
             self.leave(group, port)
-        self.sent_ok = self.sent_failed = self.batches = 0
+        self._zero_counters()
         self.blocked = False
+
+    def _zero_counters(self) -> None:
+        self.sent_ok = self.sent_failed = self.batches = 0
 
     async def close(self) -> None:
         """Reset, and remove the egress drop this app installed."""
