@@ -23,6 +23,9 @@ Simulators are ``python -m rigs.<...>`` children of this very tree: :func:`rig_p
 puts the tree first on their ``PYTHONPATH``, :func:`child_log_path` names their log so several
 rigs can share a log folder, and :func:`read_ready_line` waits, bounded, for the one line a
 simulator prints on stdout once it serves (its endpoints), naming the log when it does not come.
+:class:`SimulatorChild` is what the air and the simulated DUT share as such children: the
+interpreter, a temp dir for config and sockets made at start and removed at stop, and the log
+that stays where the caller asked for it.
 
 Stopping: SIGTERM so the child can tear down what it made, SIGKILL if it has not gone after a
 grace period, and a ``wait`` so no zombie is left. Only the ``Popen`` the rig holds is ever
@@ -38,8 +41,10 @@ import functools
 import os
 import queue
 import selectors
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -49,6 +54,7 @@ from typing import Any
 
 import rigs
 from rigs.errors import HardwareGone, HardwareTimeout
+from rigs.part import Service
 
 PR_SET_PDEATHSIG = 1
 CLONE_NEWNET = 0x40000000
@@ -197,3 +203,25 @@ def read_ready_line(
                 raise HardwareGone(exited(status))
             buffer += chunk
     return buffer.split(b"\n", 1)[0]
+
+
+class SimulatorChild(Service):
+    """Base of a ``python -m rigs.<simulator>`` child: ``python`` runs it; its config, sockets
+    and (unless ``log_dir`` is given, where it outlives the child for the report) its log live
+    in a temp dir made by :meth:`_new_workdir` and removed by :meth:`_remove_workdir`."""
+
+    def __init__(self, *, log_dir: str | Path | None, python: str) -> None:
+        self._python = python
+        self._log_dir = None if log_dir is None else Path(log_dir)
+        self._workdir: Path | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def _new_workdir(self, prefix: str, log_stem: str) -> tuple[Path, Path]:
+        """A fresh temp dir for this run, and the path of the run's log."""
+        self._workdir = Path(tempfile.mkdtemp(prefix=prefix))
+        return self._workdir, child_log_path(self._log_dir or self._workdir, log_stem)
+
+    def _remove_workdir(self) -> None:
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None

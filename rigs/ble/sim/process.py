@@ -17,10 +17,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,9 +26,9 @@ from typing import Any
 from rigs.ble.sim.config import AirConfig
 from rigs.ble.sim.control import ControlClient
 from rigs.errors import HardwareGone, ProtocolError
-from rigs.part import Service, present, undone_on_error
+from rigs.part import present, undone_on_error
 from rigs.process import (
-    child_log_path,
+    SimulatorChild,
     read_ready_line,
     rig_python_env,
     spawn_child,
@@ -50,7 +48,7 @@ class AirEndpoints:
     link: dict[str, Any]
 
 
-class AirProcess(Service):
+class AirProcess(SimulatorChild):
     """A child ``python -m rigs.ble.sim``: start, control, stop (also a context manager).
 
     ``log_dir``: where the air's log goes (kept after stop, for the report); None = a temp dir
@@ -67,11 +65,8 @@ class AirProcess(Service):
             config = AirConfig()
         elif not isinstance(config, AirConfig):
             config = AirConfig.from_dict(config)
+        super().__init__(log_dir=log_dir, python=python)
         self.config = config
-        self._python = python
-        self._log_dir = None if log_dir is None else Path(log_dir)
-        self._workdir: Path | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
         self._endpoints: AirEndpoints | None = None
         self._client: ControlClient | None = None
 
@@ -91,11 +86,10 @@ class AirProcess(Service):
         """Spawn the air and wait for its endpoints line; HardwareTimeout with the log tail."""
         if self._proc is not None:
             return self.endpoints
-        self._workdir = Path(tempfile.mkdtemp(prefix="rigs-air-"))
-        log = child_log_path(self._log_dir or self._workdir, "air")
-        config_path = self._workdir / "air.json"
+        workdir, log = self._new_workdir("rigs-air-", "air")
+        config_path = workdir / "air.json"
         config_path.write_text(json.dumps(self.config.to_dict()))
-        control = self._workdir / "control.sock"
+        control = workdir / "control.sock"
         self._proc = spawn_child(
             [
                 *(self._python, "-m", "rigs.ble.sim", "--config", str(config_path)),
@@ -149,9 +143,7 @@ class AirProcess(Service):
                 proc.stdout.close()
         self._client = None
         self._endpoints = None
-        if self._workdir is not None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir = None
+        self._remove_workdir()
         return status
 
     # -- control -------------------------------------------------------------------------------
