@@ -55,6 +55,7 @@ from typing import Any
 import rigs
 from rigs.errors import HardwareGone, HardwareTimeout
 from rigs.part import Service
+from rigs.wait import settle
 
 PR_SET_PDEATHSIG = 1
 CLONE_NEWNET = 0x40000000
@@ -89,10 +90,7 @@ class _Spawner:
     def _serve(self) -> None:
         while True:
             fork, done = self._jobs.get()
-            try:
-                done.set_result(fork())
-            except BaseException as exc:  # handed to the caller's thread
-                done.set_exception(exc)
+            settle(done, fork)
 
 
 _spawner: _Spawner | None = None

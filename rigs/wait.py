@@ -10,6 +10,8 @@ package, each with its own poll interval and its own way (or none) of saying why
   themselves what a miss means (a scenario turns it into a finding);
 - :func:`wait_until` returns the value once it is there, or raises
   :class:`~rigs.errors.HardwareTimeout` naming the wait and the last state seen;
+- :func:`settle` runs a call for a caller in another thread that waits on its
+  ``concurrent.futures.Future``: the result, or the exception raised where it was raised;
 - :func:`wait_notified` is the same wait on state that a thread guards with a
   ``threading.Condition``: it wakes on ``notify`` at once, and polls as well, because not every
   change (a serving thread that died) comes with a notify.
@@ -24,6 +26,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import TypeVar
 
 from rigs.errors import HardwareTimeout
@@ -91,6 +94,15 @@ def wait_notified(
         if remaining <= 0 or (abort is not None and abort()):
             return None
         cond.wait(min(remaining, poll_s))
+
+
+def settle(future: Future[T], fn: Callable[[], T]) -> None:
+    """Call ``fn``; ``future`` gets its result or whatever it raised (``future.result()`` in the
+    waiting thread returns the one or re-raises the other)."""
+    try:
+        future.set_result(fn())
+    except BaseException as exc:  # handed to the waiting thread
+        future.set_exception(exc)
 
 
 def join_thread(thread: threading.Thread | None, timeout_s: float, what: str) -> None:

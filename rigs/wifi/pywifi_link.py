@@ -36,12 +36,14 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
 from rigs.errors import HardwareGone, HardwareTimeout, ProtocolError, RigFault
 from rigs.part import present, undone_on_error
+from rigs.wait import settle
 
 T = TypeVar("T")
 _PYWIFI_LOCK = threading.Lock()
@@ -170,16 +172,10 @@ class PywifiLink:
 
     def _with_deadline(self, fn: Callable[[], T]) -> T:
         """pywifi's ``interfaces()`` blocks in ``recv`` with no timeout: give it a deadline."""
-        box: list[T] = []
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                box.append(fn())
-            except BaseException as exc:
-                errors.append(exc)
-
-        worker = threading.Thread(target=run, name="pywifi-connect", daemon=True)
+        done: Future[T] = Future()
+        worker = threading.Thread(
+            target=settle, args=(done, fn), name="pywifi-connect", daemon=True
+        )
         worker.start()
         worker.join(self.timeout)
         if worker.is_alive():
@@ -190,14 +186,12 @@ class PywifiLink:
                 f"pywifi's connect to {self.ctrl_path} got no PONG within {self.timeout:.2f}s "
                 f"(daemon hung or gone silent); its blocked worker was {fate}"
             )
-        if errors:
-            exc = errors[0]
-            if isinstance(exc, PermissionError):
-                raise RigFault(
-                    f"pywifi cannot use its client path /tmp/pywifi_{self.alias}: {exc}"
-                ) from exc
-            raise exc
-        return box[0]
+        try:
+            return done.result()
+        except PermissionError as exc:
+            raise RigFault(
+                f"pywifi cannot use its client path /tmp/pywifi_{self.alias}: {exc}"
+            ) from exc
 
 
 def _free_alias(name: str) -> str:
