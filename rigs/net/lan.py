@@ -35,7 +35,7 @@ import threading
 import time
 from collections.abc import Mapping
 from ipaddress import IPv4Address, IPv4Interface
-from typing import Any
+from typing import Any, TypeVar
 
 from rigs.errors import RigFault
 from rigs.net.lan_wiring import (
@@ -52,6 +52,8 @@ from rigs.net.netns import DEFAULT_RUN_DIR, Netns
 from rigs.net.topology import LanSpec
 from rigs.part import Handle, present, undone_on_error
 from rigs.wait import poll_until
+
+T = TypeVar("T")
 
 __all__ = ["MULTICAST_NET", "SERVER_IFACE", "STATION_IFACE", "Lan", "new_prefix"]
 
@@ -342,19 +344,18 @@ class Lan(Handle):
         return problems
 
     def _station(self, name: str) -> Station:
-        try:
-            return self._stations[name]
-        except KeyError:
-            raise RigFault(
-                f"LAN {self.prefix}: unknown station {name!r} (known: {sorted(self._stations)})"
-            ) from None
+        return self._known(self._stations, "station", name)
 
     def _ssid(self, name: str) -> Ssid:
+        return self._known(self._ssids, "SSID", name)
+
+    def _known(self, table: Mapping[str, T], what: str, name: str) -> T:
+        """``table[name]``, or RigFault naming the unknown ``what`` and the known ones."""
         try:
-            return self._ssids[name]
+            return table[name]
         except KeyError:
             raise RigFault(
-                f"LAN {self.prefix}: unknown SSID {name!r} (known: {sorted(self._ssids)})"
+                f"LAN {self.prefix}: unknown {what} {name!r} (known: {sorted(table)})"
             ) from None
 
 
