@@ -84,10 +84,8 @@ class BleCentral:
         timeout: float = 10.0,
         auto_reconnect: bool = True,
     ) -> None:
-        self.peripheral = peripheral
-        self.radio = radio
-        self.timeout = timeout
-        self.auto_reconnect = auto_reconnect
+        self.peripheral, self.radio = peripheral, radio
+        self.timeout, self.auto_reconnect = timeout, auto_reconnect
         self.drops: list[Drop] = []
         self._client: BleakClient | None = None
         self._closing = False

@@ -38,10 +38,7 @@ class PushClient:
     def __init__(
         self, ns: Netns, host: str, port: int = DEFAULT_PUSH_PORT, *, name: str = "dut"
     ) -> None:
-        self.ns = ns
-        self.host = host
-        self.port = port
-        self.name = name
+        self.ns, self.host, self.port, self.name = ns, host, port, name
         self.seqs: list[int] = []
         self.error: BaseException | None = None
         self._stop = threading.Event()

@@ -82,10 +82,8 @@ class Guest:
         log_dir: Path | None = None,
         host_clock: bool = False,
     ) -> None:
-        self.host = host
-        self.share = share
-        self.cpus = cpus
-        self.memory = memory
+        self.host, self.share = host, share
+        self.cpus, self.memory = cpus, memory
         self.tcp_links = dict(tcp_links or {})
         self.boot_timeout_s = boot_timeout_s
         self.host_clock = host_clock
