@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 import tty
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -75,15 +76,7 @@ def start_echo_server() -> tuple[subprocess.Popen[str], str]:
 
 def raw_round(port: serial.Serial, frame: bytes, count: int) -> list[float]:
     """Raw pyserial: write the frame, read the same number of bytes back."""
-    samples = []
-    for _ in range(count):
-        start = time.perf_counter()
-        port.write(frame)
-        back = port.read(len(frame))
-        samples.append(time.perf_counter() - start)
-        if back != frame:
-            raise RuntimeError(f"raw echo returned {back!r}")
-    return samples
+    return _raw_rounds(port, frame, count, lambda back: back == frame, "raw echo returned")
 
 
 def raw_board_round(port: serial.Serial, frame: bytes, count: int) -> list[float]:
@@ -92,14 +85,21 @@ def raw_board_round(port: serial.Serial, frame: bytes, count: int) -> list[float
     The fair baseline for the rig's own overhead: same board, same bytes, no reader thread,
     no routing. The reply to ECHO has the request's length (same header size and payload).
     """
+    return _raw_rounds(port, frame, count, lambda back: len(back) == len(frame), "emulator replied")
+
+
+def _raw_rounds(
+    port: serial.Serial, frame: bytes, count: int, ok: Callable[[bytes], bool], what: str
+) -> list[float]:
+    """``count`` timed write-then-read rounds; RuntimeError "``what`` <bytes>" unless ``ok``."""
     samples = []
     for _ in range(count):
         start = time.perf_counter()
         port.write(frame)
         back = port.read(len(frame))
         samples.append(time.perf_counter() - start)
-        if len(back) != len(frame):
-            raise RuntimeError(f"emulator replied {back!r}")
+        if not ok(back):
+            raise RuntimeError(f"{what} {back!r}")
     return samples
 
 

@@ -22,6 +22,14 @@ Two kinds of lifecycle, named for what they are:
 - :class:`Switch`: a fault that is *enabled* and *disabled* (an nf_tables table, a relay); the
   context form guarantees it is switched off again even when the test fails.
 
+A start (or open) that fails half-way undoes itself with :func:`undone_on_error`: the caller of
+a failed ``start()`` never calls ``stop()`` (``with`` never entered its block), so whatever the
+part began (a child, a namespace, a temp dir) would stay behind.
+
+What a part holds only while it runs (a process, a socket, a client) is read through
+:func:`present`: outside that time the caller gets the part's own words ("the air process is not
+running"), not an AttributeError on None from three frames further down.
+
 Each mixin supplies only ``__enter__``/``__exit__`` (so ``with part:`` means the same thing
 everywhere and the boilerplate lives once); the verbs are the class's own.
 
@@ -35,10 +43,31 @@ they cannot see). Faults are not part of this protocol: they are named in one re
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Self, runtime_checkable
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, Self, TypeVar, runtime_checkable
+
+T = TypeVar("T")
 
 Evidence = dict[str, str | bytes]
 """Attachment name (with its extension: ``air.log``, ``hci.pcap``) → its content."""
+
+
+def present(value: T | None, missing: Exception) -> T:
+    """``value``, or raise ``missing`` (naming the part and why) when it is None."""
+    if value is None:
+        raise missing
+    return value
+
+
+@contextlib.contextmanager
+def undone_on_error(undo: Callable[[], object]) -> Iterator[None]:
+    """Run the block; if it raises, call ``undo`` (the part's ``stop`` or ``close``), re-raise."""
+    try:
+        yield
+    except BaseException:
+        undo()
+        raise
 
 
 @runtime_checkable

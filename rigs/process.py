@@ -19,6 +19,14 @@ or, for a caller in any other thread, one long-lived spawner thread that forks o
 A child that must live in another network namespace enters it itself (``setns`` on the
 namespace fd, between fork and exec) instead of being forked from a thread inside it.
 
+Simulators are ``python -m rigs.<...>`` children of this very tree: :func:`rig_python_env`
+puts the tree first on their ``PYTHONPATH``, :func:`child_log_path` names their log so several
+rigs can share a log folder, and :func:`read_ready_line` waits, bounded, for the one line a
+simulator prints on stdout once it serves (its endpoints), naming the log when it does not come.
+:class:`SimulatorChild` is what the air and the simulated DUT share as such children: the
+interpreter, a temp dir for config and sockets made at start and removed at stop, and the log
+that stays where the caller asked for it.
+
 Stopping: SIGTERM so the child can tear down what it made, SIGKILL if it has not gone after a
 grace period, and a ``wait`` so no zombie is left. Only the ``Popen`` the rig holds is ever
 signalled: the rig stops what it started and nothing else.
@@ -32,12 +40,22 @@ import ctypes.util
 import functools
 import os
 import queue
+import selectors
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
+
+import rigs
+from rigs.errors import HardwareGone, HardwareTimeout
+from rigs.part import Service
+from rigs.wait import settle
 
 PR_SET_PDEATHSIG = 1
 CLONE_NEWNET = 0x40000000
@@ -72,10 +90,7 @@ class _Spawner:
     def _serve(self) -> None:
         while True:
             fork, done = self._jobs.get()
-            try:
-                done.set_result(fork())
-            except BaseException as exc:  # handed to the caller's thread
-                done.set_exception(exc)
+            settle(done, fork)
 
 
 _spawner: _Spawner | None = None
@@ -138,3 +153,73 @@ def stop_child(proc: subprocess.Popen[Any], grace_s: float) -> int | None:
         except subprocess.TimeoutExpired:
             continue
     return proc.poll()
+
+
+def rig_python_env(**extra: str) -> dict[str, str]:
+    """This process's environment, the rig's own tree first on ``PYTHONPATH`` and ``extra`` set:
+    a ``python -m rigs...`` child must run this checkout's code, not an installed copy."""
+    env = dict(os.environ)
+    root = str(Path(rigs.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    env.update(extra)
+    return env
+
+
+def child_log_path(log_dir: Path, stem: str) -> Path:
+    """``log_dir/stem-<pid>-<ms>.log`` (``log_dir`` made): two rigs, or two runs, never share it."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    return log_dir / f"{stem}-{os.getpid()}-{int(time.time() * 1000)}.log"
+
+
+def read_ready_line(
+    proc: subprocess.Popen[bytes],
+    timeout_s: float,
+    *,
+    timed_out: Callable[[], str],
+    exited: Callable[[int | None], str],
+) -> bytes:
+    """The first line ``proc`` writes on stdout (without its newline), within ``timeout_s``.
+
+    HardwareTimeout with ``timed_out()`` when it does not come, HardwareGone with
+    ``exited(status)`` when the child closes stdout first: both messages name the child's log.
+    """
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout_s
+    buffer = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        while b"\n" not in buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not selector.select(remaining):
+                raise HardwareTimeout(timed_out())
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                try:
+                    status: int | None = proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    status = None
+                raise HardwareGone(exited(status))
+            buffer += chunk
+    return buffer.split(b"\n", 1)[0]
+
+
+class SimulatorChild(Service):
+    """Base of a ``python -m rigs.<simulator>`` child: ``python`` runs it; its config, sockets
+    and (unless ``log_dir`` is given, where it outlives the child for the report) its log live
+    in a temp dir made by :meth:`_new_workdir` and removed by :meth:`_remove_workdir`."""
+
+    def __init__(self, *, log_dir: str | Path | None, python: str) -> None:
+        self._python = python
+        self._log_dir = None if log_dir is None else Path(log_dir)
+        self._workdir: Path | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def _new_workdir(self, prefix: str, log_stem: str) -> tuple[Path, Path]:
+        """A fresh temp dir for this run, and the path of the run's log."""
+        self._workdir = Path(tempfile.mkdtemp(prefix=prefix))
+        return self._workdir, child_log_path(self._log_dir or self._workdir, log_stem)
+
+    def _remove_workdir(self) -> None:
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None

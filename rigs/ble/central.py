@@ -43,6 +43,7 @@ from rigs.ble.sim.watch_protocol import (
 from rigs.errors import HardwareGone, HardwareTimeout
 from rigs.measure.clock import ClockMapping
 from rigs.measure.recorder import PathRecorder
+from rigs.part import present
 
 logger = logging.getLogger(__name__)
 
@@ -83,10 +84,8 @@ class BleCentral:
         timeout: float = 10.0,
         auto_reconnect: bool = True,
     ) -> None:
-        self.peripheral = peripheral
-        self.radio = radio
-        self.timeout = timeout
-        self.auto_reconnect = auto_reconnect
+        self.peripheral, self.radio = peripheral, radio
+        self.timeout, self.auto_reconnect = timeout, auto_reconnect
         self.drops: list[Drop] = []
         self._client: BleakClient | None = None
         self._closing = False
@@ -101,9 +100,7 @@ class BleCentral:
     @property
     def client(self) -> BleakClient:
         """The connected ``BleakClient`` (write any bleak code against it)."""
-        if self._client is None:
-            raise HardwareGone(f"{self.peripheral.label}: not connected yet")
-        return self._client
+        return present(self._client, HardwareGone(f"{self.peripheral.label}: not connected yet"))
 
     @property
     def is_connected(self) -> bool:

@@ -126,10 +126,7 @@ class HciServer:
         port: int = 0,
         factory: ControllerFactory = rig_controller,
     ) -> None:
-        self.link = link
-        self.host = host
-        self.port = port
-        self.factory = factory
+        self.link, self.host, self.port, self.factory = link, host, port, factory
         self.clients: set[_HciClient] = set()
         self._server: asyncio.Server | None = None
         self._names = itertools.count(1)

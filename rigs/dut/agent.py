@@ -29,7 +29,6 @@ import secrets
 import socket
 import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,8 @@ from rigs.dut import protocol
 from rigs.dut.link import DEFAULT_COMMAND_TIMEOUT_S, DutCommandFailed, DutLink, DutRejected
 from rigs.errors import HardwareGone, HardwareTimeout, ProtocolError, RigFault
 from rigs.part import Service
+from rigs.sockets import accept_until, listen_tcp
+from rigs.wait import wait_notified
 
 log = logging.getLogger(__name__)
 
@@ -86,19 +87,9 @@ class AgentServer(Service):
         if self.log_dir is None:
             self.log_dir = Path(tempfile.mkdtemp(prefix="rigs-dut-agent-"))
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        sock = self._given_sock or socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if self._given_sock is None or sock.getsockname()[1] == 0:
-                sock.bind((self._host, self._port))
-            sock.listen(8)
-            sock.settimeout(0.1)
-        except OSError as error:
-            sock.close()
-            raise RigFault(
-                f"agent endpoint: cannot listen on {self._host}:{self._port}: {error}"
-            ) from error
-        self._listen = sock
+        self._listen = listen_tcp(
+            self._host, self._port, backlog=8, what="agent endpoint", sock=self._given_sock
+        )
         self._spawn(self._accept, "dut-agent-accept")
         log.info("DUT agent endpoint on %s:%s", *self.address)
         return self
@@ -121,25 +112,27 @@ class AgentServer(Service):
         self, role: str = "phone", timeout: float = 10.0, dut_id: str | None = None
     ) -> DutLink:
         """The newest connected link of ``role`` (and ``dut_id``); HardwareTimeout lists links."""
-        deadline = time.monotonic() + timeout
+
+        def newest() -> DutLink | None:
+            for link in reversed(self.links):
+                if (
+                    link.connected
+                    and link.hello.role == role
+                    and (dut_id is None or link.hello.id == dut_id)
+                ):
+                    return link
+            return None
+
         with self._cond:
-            while True:
-                for link in reversed(self.links):
-                    if (
-                        link.connected
-                        and link.hello.role == role
-                        and (dut_id is None or link.hello.id == dut_id)
-                    ):
-                        return link
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    seen = [f"{lk.label} ({'up' if lk.connected else 'gone'})" for lk in self.links]
-                    raise HardwareTimeout(
-                        f"no {role} app{f' {dut_id!r}' if dut_id else ''} connected to the agent "
-                        f"endpoint {self._where()} within {timeout:.1f} s; "
-                        f"links: {seen or 'none'}; refused: {self.refusals or 'none'}"
-                    )
-                self._cond.wait(min(remaining, 0.1))
+            found = wait_notified(self._cond, newest, timeout, poll_s=0.1)
+            if found is None:
+                seen = [f"{lk.label} ({'up' if lk.connected else 'gone'})" for lk in self.links]
+                raise HardwareTimeout(
+                    f"no {role} app{f' {dut_id!r}' if dut_id else ''} connected to the agent "
+                    f"endpoint {self._where()} within {timeout:.1f} s; "
+                    f"links: {seen or 'none'}; refused: {self.refusals or 'none'}"
+                )
+            return found
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -156,17 +149,11 @@ class AgentServer(Service):
 
     def _accept(self) -> None:
         assert self._listen is not None
-        listen = self._listen
-        while not self._stop.is_set():
-            try:
-                conn, peer = listen.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self._spawn(
-                self._handshake, f"dut-hello-{peer[0]}:{peer[1]}", conn, f"{peer[0]}:{peer[1]}"
-            )
+        accept_until(self._listen, self._stop, self._greet, poll_s=0.1)
+
+    def _greet(self, conn: socket.socket, peer: tuple[str, int]) -> None:
+        where = f"{peer[0]}:{peer[1]}"
+        self._spawn(self._handshake, f"dut-hello-{where}", conn, where)
 
     def _handshake(self, conn: socket.socket, peer: str) -> None:
         """Read the hello (bounded in time and size), answer welcome or refused."""

@@ -23,6 +23,7 @@ from typing import Any
 from rigs.dut import protocol
 from rigs.dut.events import AgentEvent, EventLog
 from rigs.errors import HardwareGone, HardwareTimeout, ProtocolError, RigFault
+from rigs.wait import wait_notified
 
 log = logging.getLogger(__name__)
 
@@ -143,24 +144,25 @@ class DutLink:
         return self.request("fault.set", {"name": name, "on": on, "params": params or {}})
 
     def _wait_reply(self, request_id: int, name: str, timeout: float) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                reply = self._pending.get(request_id)
-                if reply is not None:
-                    return reply
-                if self._closed:
-                    raise HardwareGone(
-                        f"DUT {self.label} disconnected while waiting for the reply to {name} "
-                        f"({self.events.gone}); log {self.log_path}"
-                    )
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise HardwareTimeout(
-                        f"DUT {self.label}: no reply to {name} (id {request_id}) within "
-                        f"{timeout:.1f} s; log {self.log_path}"
-                    )
-                self._cond.wait(remaining)
+        with self._cond:  # the reader notifies on every reply and on close: no polling
+            reply = wait_notified(
+                self._cond,
+                lambda: self._pending.get(request_id),
+                timeout,
+                poll_s=timeout,
+                abort=lambda: self._closed,
+            )
+            if reply is not None:
+                return reply
+            if self._closed:
+                raise HardwareGone(
+                    f"DUT {self.label} disconnected while waiting for the reply to {name} "
+                    f"({self.events.gone}); log {self.log_path}"
+                )
+            raise HardwareTimeout(
+                f"DUT {self.label}: no reply to {name} (id {request_id}) within "
+                f"{timeout:.1f} s; log {self.log_path}"
+            )
 
     # -- connection ----------------------------------------------------------------------------
 

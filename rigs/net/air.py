@@ -55,15 +55,13 @@ class AirCapture(PacketCapture):
         self, ap: Netns, port: str, *, max_frames: int = 100_000, station_mac: str | None = None
     ) -> None:
         super().__init__(ap, port, where=port)
-        self.ap = ap
-        self.port = port
+        self.ap, self.port, self.max_frames = ap, port, max_frames
         self.station_mac = (
             None if station_mac is None else bytes.fromhex(station_mac.replace(":", ""))
         )
         """Set on a mirror port (a lab's ``air_iface``): both directions arrive as incoming
         there, so the station's frames are those with its source MAC; the port's own
         transmissions are not the air's and are dropped."""
-        self.max_frames = max_frames
         self.frames_not_kept = 0
         self.link_down_events = 0
         self._frames: list[Frame] = []

@@ -21,6 +21,7 @@ from rigs.errors import RigFault
 from rigs.net import dns_wire
 from rigs.net.netns import Netns
 from rigs.part import Service
+from rigs.sockets import new_socket
 from rigs.wait import join_thread
 
 log = logging.getLogger(__name__)
@@ -49,18 +50,11 @@ class BenchDns(Service):
 
     def start(self) -> BenchDns:
         """Bind in the namespace and answer in a thread."""
-
-        def bind() -> socket.socket:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            try:
-                sock.bind((self.address, self.port))
-            except OSError:
-                sock.close()
-                raise
-            return sock
-
+        where = (self.address, self.port)
         try:
-            self._sock = self.ns.call(bind)
+            self._sock = new_socket(
+                socket.AF_INET, socket.SOCK_DGRAM, lambda s: s.bind(where), ns=self.ns
+            )
         except OSError as error:
             raise RigFault(f"bench DNS on {self.address}:{self.port}: {error}") from error
         self._thread = threading.Thread(target=self._serve, name="bench-dns", daemon=True)

@@ -23,10 +23,11 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 
-from rigs.errors import HardwareTimeout, RigFault
+from rigs.errors import HardwareTimeout
 from rigs.net.netns import Netns
 from rigs.net.openvpn_pki import Credentials
 from rigs.part import Service
+from rigs.sockets import listen_tcp
 
 log = logging.getLogger(__name__)
 HTTPS_PORT = 443
@@ -108,22 +109,8 @@ class BenchHttpServer(Service):
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.minimum_version = tls.maximum_version = ssl.TLSVersion.TLSv1_3
         tls.load_cert_chain(self.credentials.cert, self.credentials.key)
-
-        def listen() -> socket.socket:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.bind((self.address, self.port))
-                sock.listen(1024)  # a burst of SYNs must not overflow it (1 s retransmit)
-            except OSError:
-                sock.close()
-                raise
-            return sock
-
-        try:
-            sock = self.ns.call(listen)
-        except OSError as error:
-            raise RigFault(f"bench HTTPS on {self.address}:{self.port}: {error}") from error
+        # backlog: a burst of SYNs must not overflow it (1 s retransmit)
+        sock = listen_tcp(self.address, self.port, backlog=1024, what="bench HTTPS", ns=self.ns)
         self._server = _TlsServer(sock, tls, self.id_header)
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="bench-https", daemon=True

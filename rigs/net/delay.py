@@ -31,8 +31,11 @@ import time
 from rigs.errors import HardwareTimeout, RigFault
 from rigs.net.lan import SERVER_IFACE, STATION_IFACE, Lan
 from rigs.net.offload import disable_tx_offloads
-from rigs.net.packet_capture import ETH_P_ALL, MAX_FRAME, PACKET_OUTGOING
-from rigs.part import Switch
+from rigs.net.packet_capture import MAX_FRAME, PACKET_OUTGOING, packet_socket
+from rigs.part import Switch, undone_on_error
+
+RCVBUF = 4 << 20
+"""Each relay socket's receive buffer: a burst must wait in the queue, not drop at the socket."""
 
 
 class DelayRelay(Switch):
@@ -50,11 +53,8 @@ class DelayRelay(Switch):
     ) -> None:
         if delay_s < 0 or jitter_s < 0:
             raise ValueError(f"delay and jitter must be >= 0 (got {delay_s}, {jitter_s})")
-        self.lan = lan
-        self.station = station
-        self.delay_s = delay_s
-        self.jitter_s = jitter_s
-        self.max_queue = max_queue
+        self.lan, self.station = lan, station
+        self.delay_s, self.jitter_s, self.max_queue = delay_s, jitter_s, max_queue
         self.relayed = 0
         self.dropped = 0
         """Frames dropped because the queue was full (a runaway sender, not a model of loss)."""
@@ -80,14 +80,11 @@ class DelayRelay(Switch):
                 ipr.link("set", index=ipr.link_lookup(ifname=self._near)[0], state="up")
             except Exception as exc:
                 raise RigFault(f"delay on {self.station}: cannot create relay veth: {exc}") from exc
-        try:
-            station_side = ap.call(_packet_socket, self.lan.ap_port(self.station))
+        with undone_on_error(self._teardown):
+            station_side = ap.call(packet_socket, self.lan.ap_port(self.station), RCVBUF)
             self._socks.append(station_side)
-            self._socks.append(ap.call(_packet_socket, self._near))
+            self._socks.append(ap.call(packet_socket, self._near, RCVBUF))
             self.lan.set_bridge_port(self.station, self._far)
-        except BaseException:
-            self._teardown()
-            raise
         self._thread = threading.Thread(target=self._run, name=f"delay-{self.station}", daemon=True)
         self._thread.start()
         return self
@@ -150,18 +147,6 @@ class DelayRelay(Switch):
                             raise
         except BaseException as exc:  # surfaced by disable()
             self.error = exc
-
-
-def _packet_socket(ifname: str) -> socket.socket:
-    """AF_PACKET socket bound to ``ifname`` (call inside the namespace that has it)."""
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-        sock.bind((ifname, ETH_P_ALL))
-    except OSError:
-        sock.close()
-        raise
-    return sock
 
 
 def _receive(sock: socket.socket) -> bytes | None:

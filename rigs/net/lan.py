@@ -35,7 +35,7 @@ import threading
 import time
 from collections.abc import Mapping
 from ipaddress import IPv4Address, IPv4Interface
-from typing import Any
+from typing import Any, TypeVar
 
 from rigs.errors import RigFault
 from rigs.net.lan_wiring import (
@@ -50,8 +50,10 @@ from rigs.net.lan_wiring import (
 )
 from rigs.net.netns import DEFAULT_RUN_DIR, Netns
 from rigs.net.topology import LanSpec
-from rigs.part import Handle
+from rigs.part import Handle, present, undone_on_error
 from rigs.wait import poll_until
+
+T = TypeVar("T")
 
 __all__ = ["MULTICAST_NET", "SERVER_IFACE", "STATION_IFACE", "Lan", "new_prefix"]
 
@@ -106,12 +108,9 @@ class Lan(Handle):
         """Create every namespace, bridge and veth; on any failure remove what was made."""
         started = time.perf_counter()
         self._check_adopted()
-        try:
+        with undone_on_error(self.close):
             wiring = wire(self.spec, self._new_ns)
             self._ap, self._stations, self._ssids = wiring.ap, wiring.stations, wiring.ssids
-        except BaseException:
-            self.close()
-            raise
         self.build_s = time.perf_counter() - started
         log.info("LAN %s up in %.1f ms", self.prefix, self.build_s * 1e3)
 
@@ -265,9 +264,7 @@ class Lan(Handle):
     @property
     def ap(self) -> Netns:
         """The access point namespace (bridges and the stations' AP-side ports)."""
-        if self._ap is None:
-            raise RigFault(f"LAN {self.prefix} is not up")
-        return self._ap
+        return present(self._ap, RigFault(f"LAN {self.prefix} is not up"))
 
     def station_ns(self, station: str) -> Netns:
         """The namespace of ``station`` (its interface is :data:`STATION_IFACE`)."""
@@ -347,19 +344,18 @@ class Lan(Handle):
         return problems
 
     def _station(self, name: str) -> Station:
-        try:
-            return self._stations[name]
-        except KeyError:
-            raise RigFault(
-                f"LAN {self.prefix}: unknown station {name!r} (known: {sorted(self._stations)})"
-            ) from None
+        return self._known(self._stations, "station", name)
 
     def _ssid(self, name: str) -> Ssid:
+        return self._known(self._ssids, "SSID", name)
+
+    def _known(self, table: Mapping[str, T], what: str, name: str) -> T:
+        """``table[name]``, or RigFault naming the unknown ``what`` and the known ones."""
         try:
-            return self._ssids[name]
+            return table[name]
         except KeyError:
             raise RigFault(
-                f"LAN {self.prefix}: unknown SSID {name!r} (known: {sorted(self._ssids)})"
+                f"LAN {self.prefix}: unknown {what} {name!r} (known: {sorted(table)})"
             ) from None
 
 

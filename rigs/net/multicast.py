@@ -31,7 +31,8 @@ from rigs.measure.quiet import collector_paused
 from rigs.measure.recorder import PathRecorder
 from rigs.measure.summary import DeliverySummary
 from rigs.net.netns import Netns
-from rigs.part import Closing, Handle
+from rigs.part import Closing, Handle, present
+from rigs.sockets import new_socket
 from rigs.wait import join_thread, poll_until
 
 DEFAULT_GROUP = "239.255.0.1"
@@ -59,36 +60,29 @@ class MulticastReceiver(Handle):
         *,
         rcvbuf: int = 1 << 20,
     ) -> None:
-        self.ns = ns
-        self.iface = iface
-        self.group = group
-        self.port = port
+        self.ns, self.iface, self.group, self.port = ns, iface, group, port
         self._rcvbuf = rcvbuf
         self._sock: socket.socket | None = None
         self._ifindex = 0
         self._joined = False
 
     def open(self) -> None:
-        """Create, bind and join (in the namespace, where the interface index is valid)."""
+        """Create, bind and join (the interface index as the namespace numbers it)."""
 
-        def setup() -> tuple[socket.socket, int]:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self._rcvbuf)
-                sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
-                sock.bind(("0.0.0.0", self.port))
-                ifindex = socket.if_nametoindex(self.iface)
-                sock.setsockopt(
-                    socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, _mreqn(self.group, ifindex)
-                )
-            except OSError:
-                sock.close()
-                raise
-            return sock, ifindex
+        def setup(sock: socket.socket) -> None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self._rcvbuf)
+            sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
+            sock.bind(("0.0.0.0", self.port))
+            self._ifindex = self.ns.ifindex(self.iface)
+            sock.setsockopt(
+                socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, _mreqn(self.group, self._ifindex)
+            )
 
         try:
-            self._sock, self._ifindex = self.ns.call(setup)
+            self._sock = new_socket(
+                socket.AF_INET, socket.SOCK_DGRAM, setup, proto=socket.IPPROTO_UDP, ns=self.ns
+            )
         except OSError as exc:
             raise RigFault(
                 f"{self.ns.name}: cannot join {self.group}:{self.port} on {self.iface}: {exc}"
@@ -98,9 +92,9 @@ class MulticastReceiver(Handle):
     @property
     def sock(self) -> socket.socket:
         """The underlying socket (for select loops)."""
-        if self._sock is None:
-            raise RigFault(f"multicast receiver on {self.ns.name}/{self.iface} is not open")
-        return self._sock
+        return present(
+            self._sock, RigFault(f"multicast receiver on {self.ns.name}/{self.iface} is not open")
+        )
 
     def recv(self, timeout_s: float) -> tuple[bytes, tuple[str, int]] | None:
         """One datagram and its sender, or None when nothing came within ``timeout_s``."""
@@ -140,26 +134,19 @@ class MulticastSender(Closing):
         ttl: int = 1,
         loop: bool = False,
     ) -> None:
-        self.ns = ns
-        self.source = str(source)
-        self.group = group
-        self.port = port
+        self.ns, self.source, self.group, self.port = ns, str(source), group, port
 
-        def setup() -> socket.socket:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
-            try:
-                sock.setsockopt(
-                    socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(self.source)
-                )
-                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
-                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, int(loop))
-            except OSError:
-                sock.close()
-                raise
-            return sock
+        def setup(sock: socket.socket) -> None:
+            sock.setsockopt(
+                socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(self.source)
+            )
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, int(loop))
 
         try:
-            self._sock: socket.socket | None = ns.call(setup)
+            self._sock: socket.socket | None = new_socket(
+                socket.AF_INET, socket.SOCK_DGRAM, setup, proto=socket.IPPROTO_UDP, ns=ns
+            )
         except OSError as exc:
             raise RigFault(f"{ns.name}: cannot send multicast from {self.source}: {exc}") from exc
 

@@ -36,11 +36,13 @@ import socket
 import subprocess
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from pyroute2 import IPRoute
 
 from rigs.errors import HardwareTimeout, RigFault
+from rigs.wait import settle
 
 log = logging.getLogger(__name__)
 
@@ -83,25 +85,19 @@ def _run_in_thread(fn: Callable[[], T], *, enter_fd: int | None, timeout_s: floa
     A fresh thread per call keeps the caller's own thread in its namespace whatever ``fn`` does,
     and lets the namespace switch die with the thread.
     """
-    box: dict[str, Any] = {}
+    done: Future[T] = Future()
 
-    def body() -> None:
-        try:
-            if enter_fd is not None:
-                _setns(enter_fd)
-            box["result"] = fn()
-        except BaseException as exc:  # handed to the caller below
-            box["error"] = exc
+    def body() -> T:
+        if enter_fd is not None:
+            _setns(enter_fd)
+        return fn()
 
-    thread = threading.Thread(target=body, name=name, daemon=True)
+    thread = threading.Thread(target=settle, args=(done, body), name=name, daemon=True)
     thread.start()
     thread.join(timeout_s)
     if thread.is_alive():
         raise HardwareTimeout(f"{name}: no result within {timeout_s:.1f} s")
-    if "error" in box:
-        raise box["error"]
-    result: T = box["result"]
-    return result
+    return done.result()
 
 
 def _run_here(fn: Callable[[], T], *, enter_fd: int | None) -> T:

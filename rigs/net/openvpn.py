@@ -33,7 +33,7 @@ from pathlib import Path
 from rigs.errors import HardwareTimeout, RigFault
 from rigs.net.netns import Netns
 from rigs.net.openvpn_pki import Credentials
-from rigs.part import Closing
+from rigs.part import Closing, present
 from rigs.process import spawn_child, stop_child
 from rigs.tools.debs import ensure_program
 
@@ -297,9 +297,7 @@ class OpenVpnProcess(Closing):
         return " | ".join(text[-lines:]) or "(empty log)"
 
     def _dir(self) -> Path:
-        if self.workdir is None:
-            raise RigFault(f"openvpn {self.name} has no directory yet")
-        return self.workdir
+        return present(self.workdir, RigFault(f"openvpn {self.name} has no directory yet"))
 
     def close(self) -> None:
         """Stop the daemon and delete its work directory (what ``with`` guarantees)."""

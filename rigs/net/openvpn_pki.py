@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rigs.errors import RigFault
-from rigs.part import Service
+from rigs.part import Service, present, undone_on_error
 
 CURVE = "prime256v1"
 VALID_DAYS = 2
@@ -65,7 +65,7 @@ class BenchCa(Service):
         if self._openssl is None:
             raise RigFault("the bench VPN's CA needs openssl: apt-get install openssl")
         self.dir = Path(tempfile.mkdtemp(prefix="rigs-vpn-ca-"))
-        try:
+        with undone_on_error(self.stop):
             ca_key = self._key("ca")
             ca = self.dir / "ca.crt"
             self._openssl_run(
@@ -81,9 +81,6 @@ class BenchCa(Service):
             self._client = Credentials(
                 ca, self._signed("client", ca, ca_key), self.dir / "client.key"
             )
-        except BaseException:
-            self.stop()
-            raise
         return self
 
     def stop(self) -> None:
@@ -95,16 +92,12 @@ class BenchCa(Service):
     @property
     def server(self) -> Credentials:
         """The VPN server's certificate (extendedKeyUsage serverAuth)."""
-        if self._server is None:
-            raise RigFault("the bench CA is not made yet")
-        return self._server
+        return present(self._server, RigFault("the bench CA is not made yet"))
 
     @property
     def client(self) -> Credentials:
         """The phone's certificate (extendedKeyUsage clientAuth)."""
-        if self._client is None:
-            raise RigFault("the bench CA is not made yet")
-        return self._client
+        return present(self._client, RigFault("the bench CA is not made yet"))
 
     def web_server(self, dns_names: list[str]) -> Credentials:
         """A TLS server certificate for ``dns_names`` (wildcards allowed), signed by this CA.

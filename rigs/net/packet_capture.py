@@ -23,6 +23,7 @@ from typing import ClassVar, Self
 from rigs.errors import RigFault
 from rigs.net.netns import Netns
 from rigs.part import Service
+from rigs.sockets import new_socket
 from rigs.wait import join_thread
 
 ETH_P_ALL = 0x0003
@@ -39,6 +40,21 @@ _TPACKET_STATS = struct.Struct("@II")
 ``struct tpacket_stats``, frames received and frames dropped, both reset by each read."""
 
 Ancillary = list[tuple[int, int, bytes]]
+
+
+def packet_socket(ifname: str, rcvbuf: int, kernel_stamps: bool = False) -> socket.socket:
+    """AF_PACKET socket bound to ``ifname`` (call inside the namespace that has it).
+
+    ``kernel_stamps``: ask for SO_TIMESTAMPNS in each frame's ancillary data.
+    """
+
+    def setup(sock: socket.socket) -> None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        if kernel_stamps:
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        sock.bind((ifname, ETH_P_ALL))
+
+    return new_socket(socket.AF_PACKET, socket.SOCK_RAW, setup)
 
 
 class PacketCapture(Service):
@@ -69,22 +85,10 @@ class PacketCapture(Service):
         """A read failed: True to keep capturing, False to end quietly; raise to fail."""
         raise exc
 
-    def _open_socket(self) -> socket.socket:
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
-            if self.kernel_stamps:
-                sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-            sock.bind((self._iface, ETH_P_ALL))
-        except OSError:
-            sock.close()
-            raise
-        return sock
-
     def start(self, *, opened_at: str | None = None) -> Self:
         """Open the socket in the namespace and start the capture thread."""
         try:
-            self._sock = self._ns.call(self._open_socket)
+            self._sock = self._ns.call(packet_socket, self._iface, self.rcvbuf, self.kernel_stamps)
         except OSError as exc:
             raise RigFault(f"{self.what} on {opened_at or self._where} failed: {exc}") from exc
         name = f"{self.what.split()[0]}-{self._iface}"

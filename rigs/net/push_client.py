@@ -28,6 +28,7 @@ from rigs.net.push_server import (
     FrameReader,
     frame,
 )
+from rigs.sockets import new_socket
 from rigs.wait import poll_until
 
 
@@ -37,10 +38,7 @@ class PushClient:
     def __init__(
         self, ns: Netns, host: str, port: int = DEFAULT_PUSH_PORT, *, name: str = "dut"
     ) -> None:
-        self.ns = ns
-        self.host = host
-        self.port = port
-        self.name = name
+        self.ns, self.host, self.port, self.name = ns, host, port, name
         self.seqs: list[int] = []
         self.error: BaseException | None = None
         self._stop = threading.Event()
@@ -49,18 +47,19 @@ class PushClient:
 
     def connect(self, timeout_s: float = 2.0) -> PushClient:
         """Connect, say HELLO, start receiving and acknowledging."""
-        sock = self.ns.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.settimeout(timeout_s)
-        try:
+
+        def hello(sock: socket.socket) -> None:
+            sock.settimeout(timeout_s)
             sock.connect((self.host, self.port))
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.sendall(frame(HELLO, bytes([PROTOCOL_VERSION]) + self.name.encode()[:64]))
+
+        try:
+            self._sock = new_socket(socket.AF_INET, socket.SOCK_STREAM, hello, ns=self.ns)
         except OSError as exc:
-            sock.close()
             raise RigFault(
                 f"push client in {self.ns.name}: {self.host}:{self.port}: {exc}"
             ) from exc
-        self._sock = sock
         self._thread = threading.Thread(
             target=self._run, name=f"push-cl-{self.ns.name}", daemon=True
         )

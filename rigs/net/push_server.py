@@ -31,14 +31,15 @@ import struct
 import threading
 import time
 
-from rigs.errors import HardwareTimeout, ProtocolError, RigFault
+from rigs.errors import HardwareTimeout, ProtocolError
 from rigs.measure.clock import ClockMapping
 from rigs.measure.probe import PROBE_SIZE, encode_probe
 from rigs.measure.recorder import PathRecorder
 from rigs.measure.summary import DeliverySummary
 from rigs.net.netns import Netns
 from rigs.part import Service
-from rigs.wait import join_thread
+from rigs.sockets import listen_tcp
+from rigs.wait import join_thread, wait_notified
 
 DEFAULT_PUSH_PORT = 5223
 PROTOCOL_VERSION = 1
@@ -89,22 +90,12 @@ class PushServer(Service):
         path: str = "push.delivery",
         client_clock: ClockMapping | None = None,
     ) -> None:
-        self.ns = ns
-        self.address = address
-        self.port = port
-        self.path = path
+        self.ns, self.address, self.port, self.path = ns, address, port, path
         self.client_clock = client_clock or ClockMapping.same_clock()
-        self.recorder = PathRecorder(path)
-        self.rtt = PathRecorder(f"{path}.rtt")
         self.client_name: str | None = None
         self.client_peer: str | None = None
-        self.connections = 0
-        self.disconnects = 0
-        self.send_errors = 0
-        self.bad_acks = 0
         self.error: BaseException | None = None
-        self._sent_us: dict[int, int] = {}
-        self._next_seq = 0
+        self._new_run()
         self._lock = threading.Lock()
         self._cond = threading.Condition()
         self._client: socket.socket | None = None
@@ -117,17 +108,9 @@ class PushServer(Service):
 
     def start(self) -> PushServer:
         """Bind and listen in the namespace, start the serving thread."""
-        sock = self.ns.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.address, self.port))
-            sock.listen(4)
-        except OSError as exc:
-            sock.close()
-            raise RigFault(
-                f"push server: cannot listen on {self.address}:{self.port} in {self.ns.name}: {exc}"
-            ) from exc
-        self._listen = sock
+        self._listen = listen_tcp(
+            self.address, self.port, backlog=4, what="push server", ns=self.ns
+        )
         self._thread = threading.Thread(
             target=self._serve, name=f"push-{self.ns.name}", daemon=True
         )
@@ -151,11 +134,15 @@ class PushServer(Service):
         """Forget the client and every measurement (a fresh run on a long-lived server)."""
         self._drop_client(count=False)
         with self._lock, self._cond:
-            self.recorder = PathRecorder(self.path)
-            self.rtt = PathRecorder(f"{self.path}.rtt")
-            self._sent_us.clear()
-            self._next_seq = 0
-            self.connections = self.disconnects = self.send_errors = self.bad_acks = 0
+            self._new_run()
+
+    def _new_run(self) -> None:
+        """Every measurement and counter empty: a new server, or one reset for a fresh run."""
+        self.recorder = PathRecorder(self.path)
+        self.rtt = PathRecorder(f"{self.path}.rtt")
+        self._sent_us: dict[int, int] = {}
+        self._next_seq = 0
+        self.connections = self.disconnects = self.send_errors = self.bad_acks = 0
 
     # -- pushing -----------------------------------------------------------------------------
 
@@ -165,16 +152,12 @@ class PushServer(Service):
 
     def wait_client(self, timeout_s: float) -> str:
         """Wait until a client said HELLO; return its name."""
-        deadline = time.monotonic() + timeout_s
         with self._cond:
-            while not self.connected:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self.error is not None:
-                    raise HardwareTimeout(
-                        f"push server {self.address}:{self.port}: no client HELLO within "
-                        f"{timeout_s:.1f}s ({self.connections} connections so far)"
-                    )
-                self._cond.wait(min(remaining, 0.05))
+            if not wait_notified(self._cond, lambda: self.connected, timeout_s, abort=self._failed):
+                raise HardwareTimeout(
+                    f"push server {self.address}:{self.port}: no client HELLO within "
+                    f"{timeout_s:.1f}s ({self.connections} connections so far)"
+                )
             return str(self.client_name)
 
     def push(self, count: int = 1, *, period_s: float = 0.0, size: int = PROBE_SIZE) -> int:
@@ -209,14 +192,14 @@ class PushServer(Service):
 
     def wait_acked(self, count: int, timeout_s: float) -> bool:
         """Wait until ``count`` pushes were acknowledged; True if reached in time."""
-        deadline = time.monotonic() + timeout_s
         with self._cond:
-            while len(self.recorder) < count:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self.error is not None:
-                    return False
-                self._cond.wait(min(remaining, 0.05))
-            return True
+            acked = wait_notified(
+                self._cond, lambda: len(self.recorder) >= count, timeout_s, abort=self._failed
+            )
+            return acked is not None
+
+    def _failed(self) -> bool:
+        return self.error is not None
 
     def summary(self) -> DeliverySummary:
         """One-way push delivery (client receive stamps), loss counted over every push sent."""

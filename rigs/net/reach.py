@@ -14,6 +14,7 @@ import threading
 from rigs.errors import HardwareTimeout
 from rigs.net.netns import Netns
 from rigs.part import Closing
+from rigs.sockets import accept_until, listen_tcp
 from rigs.wait import poll_until
 
 
@@ -27,21 +28,19 @@ class TcpServer(Closing):
         self.accepted = 0
         self.peers: list[str] = []
         self._stop = threading.Event()
-        self._sock = ns.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((address, port))
-        self._sock.listen(16)
-        self._thread = threading.Thread(target=self._run, name=f"tcp-{ns.name}", daemon=True)
+        self._sock = listen_tcp(address, port, backlog=16, what="TCP server", ns=ns)
+        self._thread = threading.Thread(
+            target=accept_until,
+            args=(self._sock, self._stop, self._count),
+            name=f"tcp-{ns.name}",
+            daemon=True,
+        )
         self._thread.start()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self._sock], [], [], 0.05)
-            if ready:
-                conn, peer = self._sock.accept()
-                self.accepted += 1
-                self.peers.append(str(peer[0]))
-                conn.close()
+    def _count(self, conn: socket.socket, peer: tuple[str, int]) -> None:
+        self.accepted += 1
+        self.peers.append(peer[0])
+        conn.close()
 
     def wait_accepted(self, count: int, timeout_s: float = 2.0) -> bool:
         """Wait until ``count`` connections were accepted (the handshake completes in the

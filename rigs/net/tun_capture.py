@@ -42,10 +42,7 @@ class TunCapture(PacketCapture):
     def __init__(self, ns: Netns, tun: str, *, max_packets: int = 10_000) -> None:
         name = f"{ns.name}/{tun}"
         super().__init__(ns, tun, where=name)
-        self.ns = ns
-        self.tun = tun
-        self.name = name
-        self.max_packets = max_packets
+        self.ns, self.tun, self.name, self.max_packets = ns, tun, name, max_packets
         self.packets_not_kept = 0
         self.to_client = 0
         self._packets: list[TunPacket] = []

@@ -16,11 +16,10 @@ of reconfiguring a running one: every VPN step starts from an empty capture and 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
-from rigs.errors import HardwareTimeout, RigFault
+from rigs.errors import RigFault
 from rigs.net.netns import Netns
 from rigs.net.openvpn import (
     DEFAULT_PORT,
@@ -32,7 +31,8 @@ from rigs.net.openvpn import (
 )
 from rigs.net.openvpn_pki import BenchCa
 from rigs.net.tun_capture import TunCapture
-from rigs.part import Service
+from rigs.part import Service, present, undone_on_error
+from rigs.wait import wait_until
 
 
 class VpnServer(Service):
@@ -50,13 +50,8 @@ class VpnServer(Service):
         tun: str = "tun0",
         binary: Path | None = None,
     ) -> None:
-        self.ns = ns
-        self.listen = listen
-        self.port = port
-        self.ca = ca
-        self.push = push
-        self.subnet = subnet
-        self.tun = tun
+        self.ns, self.ca, self.push = ns, ca, push
+        self.listen, self.port, self.subnet, self.tun = listen, port, subnet, tun
         self.process = OpenVpnProcess("server", ns, binary)
         self._capture: TunCapture | None = None
         self.ready_s: float | None = None
@@ -64,7 +59,7 @@ class VpnServer(Service):
 
     def start(self, timeout_s: float = READY_TIMEOUT_S) -> VpnServer:
         """Start the daemon, wait until it serves, start the capture on its tun."""
-        try:
+        with undone_on_error(self.stop):
             self.process.prepare()
             config = server_config(
                 self.ca.server,
@@ -78,9 +73,6 @@ class VpnServer(Service):
             self.process.start(config)
             self.ready_s = self.process.wait_ready(timeout_s)
             self._capture = TunCapture(self.ns, self.tun).start()
-        except BaseException:
-            self.stop()
-            raise
         return self
 
     def stop(self) -> None:
@@ -97,9 +89,7 @@ class VpnServer(Service):
     @property
     def capture(self) -> TunCapture:
         """What the clients put into the tunnel, seen at the server's tun."""
-        if self._capture is None:
-            raise RigFault("the VPN server is not running")
-        return self._capture
+        return present(self._capture, RigFault("the VPN server is not running"))
 
     def profile(self) -> dict[str, Any]:
         """The client profile a ``vpn.up`` carries: where the server is, and the TLS PEMs."""
@@ -113,17 +103,13 @@ class VpnServer(Service):
 
     def wait_client(self, timeout_s: float = 5.0) -> list[str]:
         """The connected clients' names, once there is at least one."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            clients = self.process.clients()
-            if clients:
-                return clients
-            if time.monotonic() >= deadline:
-                raise HardwareTimeout(
-                    f"no VPN client connected to {self.listen}:{self.port} within "
-                    f"{timeout_s:.1f} s: {self.process.log_tail()}"
-                )
-            time.sleep(0.02)
+        return wait_until(
+            lambda: self.process.clients() or None,
+            timeout_s,
+            f"no VPN client connected to {self.listen}:{self.port}",
+            poll_s=0.02,
+            last_seen=self.process.log_tail,
+        )
 
     def log_text(self) -> str:
         """The daemon's log (live while it runs, kept after it stopped)."""

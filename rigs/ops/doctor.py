@@ -205,29 +205,30 @@ def check_serial(bench: Bench, root: Path) -> CheckResult:
     return CheckResult("serial ports", "ok", detail, needed=needed)
 
 
+_USERNS_OFF = (
+    (
+        "proc/sys/kernel/unprivileged_userns_clone",
+        "unprivileged user namespaces disabled",
+        "sysctl -w kernel.unprivileged_userns_clone=1",
+    ),
+    (
+        "proc/sys/user/max_user_namespaces",
+        "user.max_user_namespaces is 0",
+        "sysctl -w user.max_user_namespaces=15000",
+    ),
+)
+"""The sysctls (under ``root``) that switch user namespaces off when 0: what it means, the fix."""
+
+
 def check_namespaces(bench: Bench, root: Path) -> CheckResult:
     # The lab in a box builds its Wi-Fi LAN in namespaces as the simulated bench does.
     needed = (bench.simulated or bench.box) and bool(
         bench.capabilities & {"wifi", "multicast", "vpn"}
     )
-    clone = root / "proc/sys/kernel/unprivileged_userns_clone"
-    if clone.exists() and clone.read_text().strip() == "0":
-        return CheckResult(
-            "namespaces",
-            "fail",
-            "unprivileged user namespaces disabled",
-            "sysctl -w kernel.unprivileged_userns_clone=1",
-            needed,
-        )
-    max_ns = root / "proc/sys/user/max_user_namespaces"
-    if max_ns.exists() and max_ns.read_text().strip() == "0":
-        return CheckResult(
-            "namespaces",
-            "fail",
-            "user.max_user_namespaces is 0",
-            "sysctl -w user.max_user_namespaces=15000",
-            needed,
-        )
+    for knob, problem, fix in _USERNS_OFF:
+        path = root / knob
+        if path.exists() and path.read_text().strip() == "0":
+            return CheckResult("namespaces", "fail", problem, fix, needed)
     if shutil.which("unshare") is None:
         return CheckResult(
             "namespaces", "fail", "unshare not found", "apt-get install util-linux", needed

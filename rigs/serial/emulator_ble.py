@@ -36,6 +36,7 @@ from rigs.ble.sim.watch_protocol import (
     encode_heart_rate,
 )
 from rigs.errors import HardwareGone, ProtocolError
+from rigs.part import present
 from rigs.serial.emulator_sensor import EmulatedSensor
 from rigs.serial.sensor_protocol import LinkState
 
@@ -205,6 +206,4 @@ class SensorRadio:
         return CONTROL.pack(int(running), sensor.sent + sensor.skipped, sensor.acks)
 
     def _need_device(self) -> Device:
-        if self._device is None:
-            raise HardwareGone("BLE side is not powered on")
-        return self._device
+        return present(self._device, HardwareGone("BLE side is not powered on"))

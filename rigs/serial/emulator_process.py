@@ -15,8 +15,6 @@ log path and pid stay readable after stop so a report can name them.
 from __future__ import annotations
 
 import json
-import os
-import select
 import shutil
 import socket
 import subprocess
@@ -27,10 +25,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import rigs
 from rigs.errors import HardwareGone, HardwareTimeout, RigFault
-from rigs.part import Service
-from rigs.process import spawn_child, stop_child
+from rigs.part import Service, present, undone_on_error
+from rigs.process import read_ready_line, rig_python_env, spawn_child, stop_child
 from rigs.serial.board_clock import BoardClock
 from rigs.serial.emulator_faults import fault_params
 
@@ -118,44 +115,35 @@ class EmulatorProcess(Service):
         for fault, params in self.faults.items():
             items = ",".join(f"{k}={v}" for k, v in params.items() if v is not None)
             cmd += ["--fault", f"{fault}:{items}" if items else fault]
-        env = dict(os.environ)
-        root = str(Path(rigs.__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         with open(self.log_path, "ab") as log:
             self._proc = spawn_child(
-                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, env=env
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env=rig_python_env(),
             )
         self.pid = self._proc.pid
-        try:
+        with undone_on_error(self.stop):
             ready = self._read_ready()
-        except BaseException:
-            self.stop()
-            raise
         self.pty_path = str(ready["pty"])
         return self.pty_path
 
     def _read_ready(self) -> dict[str, Any]:
         assert self._proc is not None and self._proc.stdout is not None
-        stdout = self._proc.stdout
-        deadline = time.monotonic() + self.start_timeout_s
-        line = b""
-        while not line.endswith(b"\n"):
-            left = deadline - time.monotonic()
-            ready, _, _ = select.select([stdout], [], [], max(left, 0.0))
-            if not ready:
-                raise HardwareTimeout(
-                    f"emulator {self.name} (pid {self.pid}) not ready within "
-                    f"{self.start_timeout_s} s; log: {self.log_path}\n{self._log_tail()}"
-                )
-            chunk = os.read(stdout.fileno(), 4096)
-            if not chunk:
-                raise HardwareGone(
-                    f"emulator {self.name} (pid {self.pid}) exited during start "
-                    f"(code {self._proc.wait(timeout=5)}); log: {self.log_path}\n"
-                    f"{self._log_tail()}"
-                )
-            line += chunk
-        stdout.close()
+        line = read_ready_line(
+            self._proc,
+            self.start_timeout_s,
+            timed_out=lambda: (
+                f"emulator {self.name} (pid {self.pid}) not ready within "
+                f"{self.start_timeout_s} s; log: {self.log_path}\n{self._log_tail()}"
+            ),
+            exited=lambda status: (
+                f"emulator {self.name} (pid {self.pid}) exited during start "
+                f"(code {status}); log: {self.log_path}\n{self._log_tail()}"
+            ),
+        )
+        self._proc.stdout.close()
         return dict(json.loads(line))
 
     def is_running(self) -> bool:
@@ -239,9 +227,7 @@ class EmulatorProcess(Service):
             return ""
 
     def _dir(self) -> Path:
-        if self.workdir is None:
-            raise RigFault(f"emulator {self.name} has not been started")
-        return self.workdir
+        return present(self.workdir, RigFault(f"emulator {self.name} has not been started"))
 
     def __repr__(self) -> str:
         return f"EmulatorProcess({self.name!r}, pid={self.pid}, pty={self.pty_path!r})"

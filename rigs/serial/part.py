@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rigs.bench import Bench
+from rigs.part import undone_on_error
 from rigs.serial.emulator_process import EmulatorProcess
 from rigs.serial.link import BoardLink
 from rigs.serial.sensor import SensorBoard
@@ -44,7 +45,7 @@ class SerialBoardsPart:
 
     def start(self) -> dict[str, Any]:
         endpoints: dict[str, Any] = {}
-        try:
+        with undone_on_error(self.stop):
             for board in self._bench.serial:
                 if not board.simulated:
                     continue
@@ -60,9 +61,6 @@ class SerialBoardsPart:
                     "log": emulator.log_path,
                     "pid": emulator.pid,
                 }
-        except BaseException:
-            self.stop()
-            raise
         return endpoints
 
     def stop(self) -> None:

@@ -19,9 +19,12 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag
+from typing import Any, TypeVar
 
 from rigs.errors import ProtocolError
 from rigs.serial.framing import MAX_BODY
+
+E = TypeVar("E", bound=IntEnum)
 
 PROTOCOL_MAJOR = 1
 #: The newest minor this host speaks: 1.1 adds the BLE sensor (docs/board-protocol.md §6.3).
@@ -205,8 +208,7 @@ class StreamParams:
     @classmethod
     def unpack(cls, payload: bytes) -> StreamParams:
         """Parse a STREAM_START payload (length must be exact)."""
-        need_payload(payload, STREAM_START.size, "STREAM_START request", exact=True)
-        return cls(*STREAM_START.unpack(payload))
+        return cls(*unpack_struct(STREAM_START, payload, "STREAM_START request", exact=True))
 
 
 @dataclass(frozen=True)
@@ -225,13 +227,10 @@ class StreamEnd:
     @classmethod
     def unpack(cls, payload: bytes) -> StreamEnd:
         """Parse a STREAM_END payload."""
-        need_payload(payload, STREAM_END.size, "STREAM_END event")
-        sent, requested, board_us, reason = STREAM_END.unpack_from(payload)
-        try:
-            reason_enum = StreamEndReason(reason)
-        except ValueError:
-            reason_enum = StreamEndReason.ABORTED
-        return cls(sent, requested, board_us, reason_enum)
+        sent, requested, board_us, reason = unpack_struct(STREAM_END, payload, "STREAM_END event")
+        return cls(
+            sent, requested, board_us, enum_or(StreamEndReason, reason, StreamEndReason.ABORTED)
+        )
 
 
 @dataclass(frozen=True)
@@ -251,14 +250,9 @@ class LogLine:
     @classmethod
     def unpack(cls, payload: bytes, host_s: float = 0.0) -> LogLine:
         """Parse a LOG payload; undecodable text is kept with replacement characters."""
-        need_payload(payload, LOG_HEAD.size, "LOG event")
-        level, board_us = LOG_HEAD.unpack_from(payload)
+        level, board_us = unpack_struct(LOG_HEAD, payload, "LOG event")
         text = payload[LOG_HEAD.size :].decode("utf-8", errors="replace")
-        try:
-            level_enum = LogLevel(level)
-        except ValueError:
-            level_enum = LogLevel.ERROR
-        return cls(level_enum, board_us, text, host_s)
+        return cls(enum_or(LogLevel, level, LogLevel.ERROR), board_us, text, host_s)
 
     def __str__(self) -> str:
         return f"[board {self.board_us / 1e6:.6f}s] {self.level.name}: {self.text}"
@@ -283,15 +277,13 @@ def pack_stream_data(seq: int, board_us: int, size: int) -> bytes:
 
 def unpack_stream_data(payload: bytes) -> tuple[int, int]:
     """(seq, board send µs) from a STREAM_DATA payload."""
-    need_payload(payload, PROBE_HEAD.size, "STREAM_DATA event")
-    seq, board_us = PROBE_HEAD.unpack_from(payload)
+    seq, board_us = unpack_struct(PROBE_HEAD, payload, "STREAM_DATA event")
     return seq, board_us
 
 
 def unpack_time(payload: bytes) -> int:
     """Board µs from a TIME reply."""
-    need_payload(payload, TIME_REPLY.size, "TIME reply")
-    (board_us,) = TIME_REPLY.unpack_from(payload)
+    (board_us,) = unpack_struct(TIME_REPLY, payload, "TIME reply")
     return int(board_us)
 
 
@@ -314,3 +306,20 @@ def need_payload(payload: bytes, size: int, what: str, *, exact: bool = False) -
     if len(payload) < size or (exact and len(payload) != size):
         relation = "exactly" if exact else "at least"
         raise ProtocolError(f"{what}: {len(payload)} bytes, expected {relation} {size}")
+
+
+def unpack_struct(
+    layout: struct.Struct, payload: bytes, what: str, *, exact: bool = False
+) -> tuple[Any, ...]:
+    """``layout``'s fields from the head of ``payload``, after :func:`need_payload`'s check."""
+    need_payload(payload, layout.size, what, exact=exact)
+    return layout.unpack_from(payload)
+
+
+def enum_or(kind: type[E], value: int, fallback: E) -> E:
+    """``kind(value)``, or ``fallback`` for a value this host does not know: a newer board's
+    reason or level still reads as something the rig can act on."""
+    try:
+        return kind(value)
+    except ValueError:
+        return fallback

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from rigs.errors import ProtocolError
-from rigs.serial.protocol import need_payload
+from rigs.serial.protocol import enum_or, need_payload, unpack_struct
 
 ADVERTISE_HEAD = struct.Struct("<H")
 ADDRESS = struct.Struct("<B6s")
@@ -118,8 +118,7 @@ class SensorStartParams:
     @classmethod
     def unpack(cls, payload: bytes) -> SensorStartParams:
         """Parse a request payload (length must be exact)."""
-        need_payload(payload, SENSOR_START.size, "SENSOR_START request", exact=True)
-        return cls(*SENSOR_START.unpack(payload))
+        return cls(*unpack_struct(SENSOR_START, payload, "SENSOR_START request", exact=True))
 
 
 @dataclass(frozen=True)
@@ -151,8 +150,7 @@ class SensorCounters:
     @classmethod
     def unpack(cls, payload: bytes) -> SensorCounters:
         """Parse the reply; unknown enum values are a ProtocolError (a board bug)."""
-        need_payload(payload, BOOKS_REPLY.size, "SENSOR_BOOKS reply")
-        run, state, link, *rest = BOOKS_REPLY.unpack_from(payload)
+        run, state, link, *rest = unpack_struct(BOOKS_REPLY, payload, "SENSOR_BOOKS reply")
         try:
             return cls(run, RunState(state), LinkState(link), *rest)
         except ValueError as exc:
@@ -176,8 +174,7 @@ class LinkChange:
     @classmethod
     def unpack(cls, payload: bytes) -> LinkChange:
         """Parse the event."""
-        need_payload(payload, LINK_EVENT.size, "SENSOR_LINK event")
-        state, board_us, peer_type, raw = LINK_EVENT.unpack_from(payload)
+        state, board_us, peer_type, raw = unpack_struct(LINK_EVENT, payload, "SENSOR_LINK event")
         try:
             state_enum = LinkState(state)
         except ValueError:
@@ -203,8 +200,7 @@ class ReadingSent:
     @classmethod
     def unpack(cls, payload: bytes) -> ReadingSent:
         """Parse the event."""
-        need_payload(payload, SENT_EVENT.size, "SENSOR_SENT event")
-        return cls(*SENT_EVENT.unpack_from(payload))
+        return cls(*unpack_struct(SENT_EVENT, payload, "SENSOR_SENT event"))
 
 
 @dataclass(frozen=True)
@@ -228,8 +224,7 @@ class AckReceived:
     @classmethod
     def unpack(cls, payload: bytes) -> AckReceived:
         """Parse the event."""
-        need_payload(payload, ACK_EVENT.size, "SENSOR_ACK event")
-        return cls(*ACK_EVENT.unpack_from(payload))
+        return cls(*unpack_struct(ACK_EVENT, payload, "SENSOR_ACK event"))
 
 
 @dataclass(frozen=True)
@@ -254,24 +249,17 @@ class SensorEnd:
     @classmethod
     def unpack(cls, payload: bytes) -> SensorEnd:
         """Parse the event; an unknown reason reads as ABORTED (as STREAM_END does)."""
-        need_payload(payload, END_EVENT.size, "SENSOR_END event")
-        run, reason, *rest = END_EVENT.unpack_from(payload)
-        try:
-            reason_enum = SensorEndReason(reason)
-        except ValueError:
-            reason_enum = SensorEndReason.ABORTED
-        return cls(run, reason_enum, *rest)
+        run, reason, *rest = unpack_struct(END_EVENT, payload, "SENSOR_END event")
+        return cls(run, enum_or(SensorEndReason, reason, SensorEndReason.ABORTED), *rest)
 
 
 def unpack_address(payload: bytes) -> str:
     """The board's BLE address from a SENSOR_ADVERTISE OK reply (type u8 + 6 bytes)."""
-    need_payload(payload, ADDRESS.size, "SENSOR_ADVERTISE reply")
-    _type, raw = ADDRESS.unpack_from(payload)
+    _type, raw = unpack_struct(ADDRESS, payload, "SENSOR_ADVERTISE reply")
     return format_address(raw)
 
 
 def unpack_run(payload: bytes) -> int:
     """The run id from a SENSOR_START OK reply."""
-    need_payload(payload, SENSOR_RUN.size, "SENSOR_START reply")
-    (run,) = SENSOR_RUN.unpack_from(payload)
+    (run,) = unpack_struct(SENSOR_RUN, payload, "SENSOR_START reply")
     return int(run)

@@ -33,6 +33,7 @@ from types import TracebackType
 from typing import Any
 
 from rigs.errors import HardwareGone, HardwareTimeout
+from rigs.part import undone_on_error
 from rigs.process import stop_child
 from rigs.vm.agent import CONTROL_PORT, PORT_DIR, READY
 from rigs.vm.clock_port import PORT_NAME as CLOCK_PORT
@@ -81,10 +82,8 @@ class Guest:
         log_dir: Path | None = None,
         host_clock: bool = False,
     ) -> None:
-        self.host = host
-        self.share = share
-        self.cpus = cpus
-        self.memory = memory
+        self.host, self.share = host, share
+        self.cpus, self.memory = cpus, memory
         self.tcp_links = dict(tcp_links or {})
         self.boot_timeout_s = boot_timeout_s
         self.host_clock = host_clock
@@ -138,11 +137,8 @@ class Guest:
 
     def start(self) -> Guest:
         """Boot and wait (bounded) until the agent answers; tear down if it does not."""
-        try:
+        with undone_on_error(self.close):
             self._boot()
-        except BaseException:
-            self.close()
-            raise
         return self
 
     def _boot(self) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 
 from rigs.bench import Bench
 from rigs.net.netns import DEFAULT_RUN_DIR, remove_stale_namespaces
+from rigs.part import undone_on_error
 from rigs.wifi.sim_bench import SimWifiBench
 
 KEY_DIR_PREFIX = "rigs-wifi-keys-"
@@ -53,14 +54,11 @@ class WifiLanPart:
     def start(self) -> dict[str, Any]:
         reaped = _reap_dead_runs() if self._reap else []
         self._bench.start()
-        try:
+        with undone_on_error(self.stop):
             endpoints = self._bench.endpoints()
             endpoints["reaped_namespaces"] = reaped
             endpoints["psk_file"] = str(self._publish_keys())
             endpoints["up_ms"] = round((self._bench.up_s or 0.0) * 1e3, 1)
-        except BaseException:
-            self.stop()
-            raise
         return endpoints
 
     def stop(self) -> None:

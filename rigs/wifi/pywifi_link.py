@@ -36,11 +36,14 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
 from rigs.errors import HardwareGone, HardwareTimeout, ProtocolError, RigFault
+from rigs.part import present, undone_on_error
+from rigs.wait import settle
 
 T = TypeVar("T")
 _PYWIFI_LOCK = threading.Lock()
@@ -91,9 +94,7 @@ class PywifiLink:
     @property
     def interface(self) -> Any:
         """The pywifi ``Interface`` (for tests and scripts that call pywifi directly)."""
-        if self._iface is None:
-            raise RigFault("pywifi link is not open")
-        return self._iface
+        return present(self._iface, RigFault("pywifi link is not open"))
 
     def open(self) -> None:
         pywifi = load_pywifi()
@@ -102,7 +103,7 @@ class PywifiLink:
         self._alias_dir = Path(tempfile.mkdtemp(prefix="rigs-pywifi-"))
         self.alias = _free_alias(self.ctrl_path.name)
         os.symlink(self.ctrl_path, self._alias_dir / self.alias)
-        try:
+        with undone_on_error(self.close):
             with _PYWIFI_LOCK:
                 saved = wifiutil.CTRL_IFACE_DIR
                 wifiutil.CTRL_IFACE_DIR = str(self._alias_dir)
@@ -117,9 +118,6 @@ class PywifiLink:
                 )
             connection["sock"].settimeout(self.timeout)
             self._iface = next(iface for iface in ifaces if iface.name() == self.alias)
-        except BaseException:
-            self.close()
-            raise
 
     def call(self, what: str, fn: Callable[[Any], T]) -> T:
         """Run ``fn(interface)`` with pywifi's socket drained first and every error classified."""
@@ -174,16 +172,10 @@ class PywifiLink:
 
     def _with_deadline(self, fn: Callable[[], T]) -> T:
         """pywifi's ``interfaces()`` blocks in ``recv`` with no timeout: give it a deadline."""
-        box: list[T] = []
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                box.append(fn())
-            except BaseException as exc:
-                errors.append(exc)
-
-        worker = threading.Thread(target=run, name="pywifi-connect", daemon=True)
+        done: Future[T] = Future()
+        worker = threading.Thread(
+            target=settle, args=(done, fn), name="pywifi-connect", daemon=True
+        )
         worker.start()
         worker.join(self.timeout)
         if worker.is_alive():
@@ -194,14 +186,12 @@ class PywifiLink:
                 f"pywifi's connect to {self.ctrl_path} got no PONG within {self.timeout:.2f}s "
                 f"(daemon hung or gone silent); its blocked worker was {fate}"
             )
-        if errors:
-            exc = errors[0]
-            if isinstance(exc, PermissionError):
-                raise RigFault(
-                    f"pywifi cannot use its client path /tmp/pywifi_{self.alias}: {exc}"
-                ) from exc
-            raise exc
-        return box[0]
+        try:
+            return done.result()
+        except PermissionError as exc:
+            raise RigFault(
+                f"pywifi cannot use its client path /tmp/pywifi_{self.alias}: {exc}"
+            ) from exc
 
 
 def _free_alias(name: str) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rigs.errors import RigFault
-from rigs.part import Closing
+from rigs.part import Closing, present, undone_on_error
 from rigs.wifi.adapters import Adapter, find_adapter
 from rigs.wifi.ctrl import CtrlClient, EventMonitor, WpaEvent
 from rigs.wifi.errors import (
@@ -69,15 +69,12 @@ class Station(Closing):
     # -- lifecycle -------------------------------------------------------------------------------
     def open(self) -> Station:
         """Own socket first (its PING has a timeout), then monitor, then pywifi."""
-        try:
+        with undone_on_error(self.close):
             self._ctrl = CtrlClient(self.adapter.ctrl_path, self.timeout)
             if self._ctrl.request("PING").strip() != "PONG":
                 raise RigFault(f"{self.adapter.ctrl_path} answered PING without PONG")
             self._events = EventMonitor(self.adapter.ctrl_path, self.timeout)
             self._pywifi.open()
-        except BaseException:
-            self.close()
-            raise
         self._note(f"opened {self.adapter.iface} ({self.adapter.address})")
         return self
 
@@ -105,9 +102,7 @@ class Station(Closing):
 
     @property
     def events(self) -> EventMonitor:
-        if self._events is None:
-            raise RigFault(f"station {self.label} is not open")
-        return self._events
+        return present(self._events, RigFault(f"station {self.label} is not open"))
 
     @property
     def pywifi_interface(self) -> Any:

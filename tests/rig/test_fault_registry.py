@@ -20,6 +20,7 @@ from rigs.net import delay as net_delay
 from rigs.net import faults as net_faults
 from rigs.serial.emulator_faults import fault_params
 from rigs.wifi.sim.supplicant import SimulatedSupplicant
+from tests.rig.rigs_cli import run_rigs
 
 WIFI_METHODS = {
     "supplicant_silent": "set_silent",
@@ -91,13 +92,10 @@ def test_dut_faults_are_the_simulated_dut_s() -> None:
 
 
 def test_rigs_faults_lists_every_target_and_filters() -> None:
-    run = [sys.executable, "-m", "rigs", "faults"]
-    everything = subprocess.run(run, capture_output=True, text=True, check=True, timeout=60)
+    everything = run_rigs("faults", check=True, timeout_s=60)
     listed = [line.split()[0] for line in everything.stdout.splitlines()]
     assert listed == list(faults.names())
-    wifi = subprocess.run(
-        [*run, "--target", "wifi", "-v"], capture_output=True, text=True, check=True, timeout=60
-    )
+    wifi = run_rigs("faults", "--target", "wifi", "-v", check=True, timeout_s=60)
     assert "reject_all_keys" in wifi.stdout and "how:" in wifi.stdout
     assert "watch_hold_flush" not in wifi.stdout
 

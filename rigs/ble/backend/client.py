@@ -41,6 +41,7 @@ from rigs.ble.backend.errors import BleakHardwareTimeout, BleakLinkLost, gatt_er
 from rigs.ble.backend.gatt import discover
 from rigs.ble.backend.lease import AdapterChoice, AdapterLease
 from rigs.ble.backend.scanner import BumbleDeviceDetails
+from rigs.part import present
 
 #: ATT MTU asked for after connecting: the value iOS and Android use with DLE.
 DEFAULT_MTU = 247
@@ -197,9 +198,7 @@ class BumbleClient(BaseBleakClient):
     # -- GATT I/O ---------------------------------------------------------------------------
 
     def _require_connection(self) -> Connection:
-        if self._connection is None:
-            raise BleakError(f"{self.address}: not connected")
-        return self._connection
+        return present(self._connection, BleakError(f"{self.address}: not connected"))
 
     async def read_gatt_char(
         self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any

@@ -7,7 +7,8 @@ same tests under radio conditions instead of the instant stock link.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -40,3 +41,14 @@ async def local_bench(
             yield LocalBench(link, peripheral, adapters, adapter)
     finally:
         await peripheral.close()
+
+
+def run_local(body: Callable[[LocalBench], Awaitable[None]], timeout: float = 20.0) -> None:
+    """``body(bench)`` on a fresh local bench, in a new event loop, within ``timeout`` seconds:
+    the synchronous entry of a test of bleak code (a hung body fails, it does not hang CI)."""
+
+    async def main() -> None:
+        async with local_bench() as bench:
+            await asyncio.wait_for(body(bench), timeout)
+
+    asyncio.run(main())

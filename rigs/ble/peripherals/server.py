@@ -20,7 +20,7 @@ from bumble.link import LocalLink
 from rigs.ble.hci_server import HciServer
 from rigs.ble.peripherals.heart_rate import HeartRatePeripheral
 from rigs.errors import HardwareTimeout, RigFault
-from rigs.part import Service
+from rigs.part import Service, present
 
 T = TypeVar("T")
 
@@ -54,9 +54,7 @@ class PeripheralServer(Service):
     @property
     def peripheral(self) -> HeartRatePeripheral:
         """The peripheral: touch it only through :meth:`call` (it lives on another loop)."""
-        if self._peripheral is None:
-            raise RigFault(f"{self.name}: server not started")
-        return self._peripheral
+        return present(self._peripheral, RigFault(f"{self.name}: server not started"))
 
     @property
     def spec(self) -> str:

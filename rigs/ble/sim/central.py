@@ -40,6 +40,7 @@ from rigs.ble.sim.watch_protocol import (
     encode_control,
 )
 from rigs.errors import HardwareGone, HardwareTimeout, RigFault
+from rigs.part import present
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,9 +99,7 @@ class ProbeCentral:
     @property
     def connection(self) -> Connection:
         """The current connection; HardwareGone when there is none."""
-        if self._connection is None:
-            raise HardwareGone("the central is not connected")
-        return self._connection
+        return present(self._connection, HardwareGone("the central is not connected"))
 
     async def connect(self, address: str, timeout: float = 5.0) -> Connection:
         """Connect to a peripheral; HardwareTimeout names the address when it does not answer."""

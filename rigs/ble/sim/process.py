@@ -17,23 +17,23 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
-import selectors
-import shutil
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import rigs
 from rigs.ble.sim.config import AirConfig
 from rigs.ble.sim.control import ControlClient
-from rigs.errors import HardwareGone, HardwareTimeout, ProtocolError
-from rigs.part import Service
-from rigs.process import spawn_child, stop_child
+from rigs.errors import HardwareGone, ProtocolError
+from rigs.part import present, undone_on_error
+from rigs.process import (
+    SimulatorChild,
+    read_ready_line,
+    rig_python_env,
+    spawn_child,
+    stop_child,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +48,7 @@ class AirEndpoints:
     link: dict[str, Any]
 
 
-class AirProcess(Service):
+class AirProcess(SimulatorChild):
     """A child ``python -m rigs.ble.sim``: start, control, stop (also a context manager).
 
     ``log_dir``: where the air's log goes (kept after stop, for the report); None = a temp dir
@@ -65,11 +65,8 @@ class AirProcess(Service):
             config = AirConfig()
         elif not isinstance(config, AirConfig):
             config = AirConfig.from_dict(config)
+        super().__init__(log_dir=log_dir, python=python)
         self.config = config
-        self._python = python
-        self._log_dir = None if log_dir is None else Path(log_dir)
-        self._workdir: Path | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
         self._endpoints: AirEndpoints | None = None
         self._client: ControlClient | None = None
 
@@ -78,9 +75,7 @@ class AirProcess(Service):
     @property
     def endpoints(self) -> AirEndpoints:
         """The endpoints of the running air; HardwareGone when it is not running."""
-        if self._endpoints is None:
-            raise HardwareGone("the air process is not running")
-        return self._endpoints
+        return present(self._endpoints, HardwareGone("the air process is not running"))
 
     @property
     def log_path(self) -> Path | None:
@@ -91,16 +86,10 @@ class AirProcess(Service):
         """Spawn the air and wait for its endpoints line; HardwareTimeout with the log tail."""
         if self._proc is not None:
             return self.endpoints
-        self._workdir = Path(tempfile.mkdtemp(prefix="rigs-air-"))
-        log_dir = self._log_dir or self._workdir
-        log_dir.mkdir(parents=True, exist_ok=True)
-        log = log_dir / f"air-{os.getpid()}-{int(time.time() * 1000)}.log"
-        config_path = self._workdir / "air.json"
+        workdir, log = self._new_workdir("rigs-air-", "air")
+        config_path = workdir / "air.json"
         config_path.write_text(json.dumps(self.config.to_dict()))
-        control = self._workdir / "control.sock"
-        env = dict(os.environ)
-        root = str(Path(rigs.__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        control = workdir / "control.sock"
         self._proc = spawn_child(
             [
                 *(self._python, "-m", "rigs.ble.sim", "--config", str(config_path)),
@@ -109,49 +98,34 @@ class AirProcess(Service):
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,
-            env=env,
+            env=rig_python_env(),
         )
-        try:
-            line = self._read_ready_line(timeout, log)
-            data = json.loads(line)
-            self._endpoints = AirEndpoints(
-                pid=int(data["pid"]),
-                hci=tuple(data["hci"]),
-                control=str(data["control"]),
-                log=str(data["log"]),
-                peripherals=tuple(data["peripherals"]),
-                link=dict(data["link"]),
-            )
-        except (ValueError, KeyError, TypeError) as error:
-            self.stop()
-            raise ProtocolError(f"air endpoints line unreadable: {error}") from error
-        except BaseException:
-            self.stop()
-            raise
+        with undone_on_error(self.stop):
+            try:
+                line = read_ready_line(
+                    self._proc,
+                    timeout,
+                    timed_out=lambda: (
+                        f"air process gave no endpoints in {timeout} s; log {log}: {_tail(log)}"
+                    ),
+                    exited=lambda status: (
+                        f"air process exited ({status}) before it was ready; "
+                        f"log {log}: {_tail(log)}"
+                    ),
+                )
+                data = json.loads(line)
+                self._endpoints = AirEndpoints(
+                    pid=int(data["pid"]),
+                    hci=tuple(data["hci"]),
+                    control=str(data["control"]),
+                    log=str(data["log"]),
+                    peripherals=tuple(data["peripherals"]),
+                    link=dict(data["link"]),
+                )
+            except (ValueError, KeyError, TypeError) as error:
+                raise ProtocolError(f"air endpoints line unreadable: {error}") from error
         self._client = ControlClient(self._endpoints.control)
         return self._endpoints
-
-    def _read_ready_line(self, timeout: float, log: Path) -> bytes:
-        assert self._proc is not None and self._proc.stdout is not None
-        deadline = time.monotonic() + timeout
-        buffer = b""
-        with selectors.DefaultSelector() as selector:
-            selector.register(self._proc.stdout, selectors.EVENT_READ)
-            while b"\n" not in buffer:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise HardwareTimeout(
-                        f"air process gave no endpoints in {timeout} s; log {log}: {_tail(log)}"
-                    )
-                if selector.select(remaining):
-                    chunk = os.read(self._proc.stdout.fileno(), 65536)
-                    if not chunk:
-                        raise HardwareGone(
-                            f"air process exited ({self._proc.wait()}) before it was ready; "
-                            f"log {log}: {_tail(log)}"
-                        )
-                    buffer += chunk
-        return buffer.split(b"\n", 1)[0]
 
     def stop(self, timeout: float = 5.0) -> int | None:
         """Stop the air: ask politely, then SIGTERM, then SIGKILL, by pid; returns its status."""
@@ -169,9 +143,7 @@ class AirProcess(Service):
                 proc.stdout.close()
         self._client = None
         self._endpoints = None
-        if self._workdir is not None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir = None
+        self._remove_workdir()
         return status
 
     def health(self) -> list[str]:

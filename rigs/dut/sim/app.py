@@ -36,6 +36,7 @@ from rigs.dut.sim.wifi import wifi_state
 from rigs.errors import BenchFileError, HardwareGone, HardwareTimeout, ProtocolError
 from rigs.measure.probe import PROBE_SIZE
 from rigs.net.netns import Netns
+from rigs.part import present
 
 if TYPE_CHECKING:
     from rigs.dut.sim.relay import PhoneRelay
@@ -301,9 +302,9 @@ class SimDutApp:
         return dict(self.relay.counters())
 
     def _mc(self) -> MulticastApp:
-        if self.multicast is None:
-            raise Unsupported("this DUT has no multicast interface configured")
-        return self.multicast
+        return present(
+            self.multicast, Unsupported("this DUT has no multicast interface configured")
+        )
 
     def _group(self, args: dict[str, Any]) -> tuple[str, int]:
         app = self._mc()
@@ -358,9 +359,9 @@ class SimDutApp:
         return {"faults": list(fault_names()), "active": self.faults.active()}
 
     def _vpn_client(self) -> VpnClient:
-        if self.vpn is None:
-            raise Unsupported("this DUT has no VPN client configured (no openvpn for the sim)")
-        return self.vpn
+        return present(
+            self.vpn, Unsupported("this DUT has no VPN client configured (no openvpn for the sim)")
+        )
 
     async def _vpn_up(self, args: dict[str, Any]) -> dict[str, Any]:
         return await self._vpn_client().up(args)

@@ -18,13 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import ipaddress
 import socket
 import struct
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
+from rigs.dut.sim.args import ipv4, is_port
 from rigs.dut.sim.fault_board import FaultBoard
 from rigs.dut.sim.mcast import AppError
 from rigs.net.netns import Netns
@@ -206,10 +206,8 @@ def _fault_routes(ns: Netns, control_port: int | None) -> Iterator[None]:
 
 def _args(args: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]], int, float]:
     peer = args.get("peer")
-    try:
-        ipaddress.IPv4Address(peer if isinstance(peer, str) else "")
-    except ValueError:
-        raise FlowArgsError(f"peer must be an IPv4 address, got {peer!r}") from None
+    if ipv4(peer) is None:
+        raise FlowArgsError(f"peer must be an IPv4 address, got {peer!r}")
     classes = args.get("classes")
     if not isinstance(classes, list) or not classes:
         raise FlowArgsError(f"classes must be a non-empty list, one of {', '.join(CLASSES)} each")
@@ -228,16 +226,13 @@ def _class(spec: Any) -> dict[str, Any]:
     if not isinstance(spec, Mapping) or spec.get("class") not in CLASSES:
         raise FlowArgsError(f"each class must be an object with class in {CLASSES}, got {spec!r}")
     port = spec.get("port")
-    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+    if not is_port(port):
         raise FlowArgsError(f"{spec['class']}: port must be an int in 1..65535, got {port!r}")
     out = {"class": spec["class"], "port": port}
     if spec["class"] == "multicast":
         group = spec.get("group")
-        try:
-            ok = ipaddress.IPv4Address(group if isinstance(group, str) else "").is_multicast
-        except ValueError:
-            ok = False
-        if not ok:
+        address = ipv4(group)
+        if address is None or not address.is_multicast:
             raise FlowArgsError(
                 f"multicast: group must be an IPv4 multicast address, got {group!r}"
             )

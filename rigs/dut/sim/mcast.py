@@ -37,6 +37,7 @@ from rigs.net.faults import NftFault
 from rigs.net.multicast import IP_MULTICAST_ALL, MAX_DATAGRAM, MulticastReceiver
 from rigs.net.netns import Netns
 from rigs.net.nftables import udp_drop
+from rigs.sockets import new_socket
 
 SIOCGIFADDR = 0x8915
 RECEIVED_EVENT_EVERY_S = 0.5
@@ -61,14 +62,9 @@ class MulticastApp:
     """Joins, leaves, sends; ``ns`` is the DUT's own namespace."""
 
     def __init__(self, config: MulticastConfig, faults: FaultBoard, emit: Emit, ns: Netns) -> None:
-        self.config = config
-        self.faults = faults
-        self.emit = emit
-        self.ns = ns
+        self.config, self.faults, self.emit, self.ns = config, faults, emit, ns
         self.blocked = False
-        self.sent_ok = 0
-        self.sent_failed = 0
-        self.batches = 0
+        self._zero_counters()
         self._groups: dict[tuple[str, int], _Membership] = {}
         self._sending: asyncio.Task[None] | None = None
         self._drop: NftFault | None = None
@@ -113,21 +109,17 @@ class MulticastApp:
         return data
 
     def _join_any(self, group: str, port: int) -> socket.socket:
-        def setup() -> socket.socket:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
-                sock.bind(("0.0.0.0", port))
-                mreq = socket.inet_aton(group) + socket.inet_aton("0.0.0.0")
-                sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
-            except OSError:
-                sock.close()
-                raise
-            return sock
+        def setup(sock: socket.socket) -> None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
+            sock.bind(("0.0.0.0", port))
+            mreq = socket.inet_aton(group) + socket.inet_aton("0.0.0.0")
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
 
         try:
-            return self.ns.call(setup)
+            return new_socket(
+                socket.AF_INET, socket.SOCK_DGRAM, setup, proto=socket.IPPROTO_UDP, ns=self.ns
+            )
         except OSError as error:
             raise AppError(f"join {group}:{port} with INADDR_ANY: {error}") from error
 
@@ -177,22 +169,16 @@ class MulticastApp:
         default_route = self.faults.on("multicast_join_on_default_route")
         source = "127.0.0.1" if stale else None if default_route else self._iface_address()
 
-        def setup() -> socket.socket:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
-            try:
-                if source is not None:
-                    sock.setsockopt(
-                        socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(source)
-                    )
-                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
-                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
-            except OSError:
-                sock.close()
-                raise
-            return sock
+        def setup(sock: socket.socket) -> None:
+            if source is not None:
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(source))
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
 
         try:
-            return self.ns.call(setup)
+            return new_socket(
+                socket.AF_INET, socket.SOCK_DGRAM, setup, proto=socket.IPPROTO_UDP, ns=self.ns
+            )
         except OSError as error:
             raise AppError(f"multicast sender socket: {error}") from error
 
@@ -251,8 +237,11 @@ class MulticastApp:
         await self._cancel_send()
         for group, port in list(self._groups):
             self.leave(group, port)
-        self.sent_ok = self.sent_failed = self.batches = 0
+        self._zero_counters()
         self.blocked = False
+
+    def _zero_counters(self) -> None:
+        self.sent_ok = self.sent_failed = self.batches = 0
 
     async def close(self) -> None:
         """Reset, and remove the egress drop this app installed."""

@@ -14,24 +14,18 @@ dir with the config goes, the log stays only if the caller chose where it goes (
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import rigs
 from rigs.dut.sim.config import SimDutConfig
 from rigs.net.netns import Netns
-from rigs.part import Service
-from rigs.process import spawn_child, stop_child
+from rigs.process import SimulatorChild, rig_python_env, spawn_child, stop_child
 
 
-class SimDutProcess(Service):
+class SimDutProcess(SimulatorChild):
     """A child ``python -m rigs.dut.sim``; ``config`` is validated here, before the fork."""
 
     def __init__(
@@ -43,12 +37,9 @@ class SimDutProcess(Service):
         python: str = sys.executable,
     ) -> None:
         SimDutConfig.from_dict(config)  # refuse a bad config in the rig's process, naming the key
+        super().__init__(log_dir=log_dir, python=python)
         self.config = dict(config)
         self.netns = netns
-        self._python = python
-        self._log_dir = None if log_dir is None else Path(log_dir)
-        self._workdir: Path | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
         self.log_path: Path | None = None
         self.returncode: int | None = None
 
@@ -61,18 +52,12 @@ class SimDutProcess(Service):
         """Write the config and spawn the child (it dials the agent endpoint by itself)."""
         if self._proc is not None:
             return self
-        self._workdir = Path(tempfile.mkdtemp(prefix="rigs-simdut-"))
-        log_dir = self._log_dir or self._workdir
-        log_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = log_dir / f"sim-dut-{os.getpid()}-{int(time.time() * 1000)}.log"
-        config_path = self._workdir / "dut.json"
+        workdir, self.log_path = self._new_workdir("rigs-simdut-", "sim-dut")
+        config_path = workdir / "dut.json"
         config_path.write_text(json.dumps(self.config))
-        env = dict(os.environ)
-        root = str(Path(rigs.__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         # The app's temp files (a VPN profile's key) live under the dir stop() removes, so
         # they go even when the app had to be SIGKILLed.
-        env["TMPDIR"] = str(self._workdir)
+        env = rig_python_env(TMPDIR=str(workdir))
         argv = [
             *(self._python, "-m", "rigs.dut.sim"),
             *("--config", str(config_path), "--log", str(self.log_path)),
@@ -99,9 +84,7 @@ class SimDutProcess(Service):
         proc, self._proc = self._proc, None
         if proc is not None:
             self.returncode = stop_child(proc, timeout)
-        if self._workdir is not None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir = None
+        self._remove_workdir()
         return self.returncode
 
     def log_text(self) -> str:

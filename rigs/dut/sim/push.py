@@ -57,10 +57,7 @@ class PushProvider:
     """The provider's loop; ``ns`` is the DUT's own namespace (route lookups happen there)."""
 
     def __init__(self, config: PushConfig, faults: FaultBoard, emit: Emit, ns: Netns) -> None:
-        self.config = config
-        self.faults = faults
-        self.emit = emit
-        self.ns = ns
+        self.config, self.faults, self.emit, self.ns = config, faults, emit, ns
         self.match_ssids: tuple[str, ...] = config.match_ssids
         self.running = False
         self.ssid: str | None = None

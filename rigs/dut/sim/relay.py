@@ -50,24 +50,16 @@ class PhoneRelay:
     def __init__(
         self, config: BleConfig, session: WatchSession, emit: Emit, watch: WatchClock
     ) -> None:
-        self.config = config
-        self.watch = watch
+        self.config, self.session, self.emit, self.watch = config, session, emit, watch
         self.starts_sensor = True
-        self.session = session
-        self.emit = emit
         self.running = False
         self.period_ms: float | None = None
-        self.from_sensor = 0
-        self.relayed = 0
-        self.failed = 0
-        self.received_on_watch = 0
-        self.acked = 0
-        self.ack_errors = 0
         self._adapter: BumbleAdapter | None = None
         self._client: BleakClient | None = None
         self._acks: list[Ack] = []
         self._ack_wake = asyncio.Event()
         self._ack_task: asyncio.Task[None] | None = None
+        self.reset()  # the counters: a new relay starts where a reset leaves one
         session.deliver = self._on_watch
 
     def counters(self) -> dict[str, Any]:

@@ -11,11 +11,11 @@ from a connected UDP socket (``getsockname`` + ``getifaddrs``: the interface) an
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import time
 from collections.abc import Mapping
 from typing import Any
 
+from rigs.dut.sim.args import ipv4, is_port
 from rigs.errors import RigFault
 from rigs.net.netns import Netns
 from rigs.net.reach import tcp_connects
@@ -49,14 +49,10 @@ async def net_route(ns: Netns, args: Mapping[str, Any]) -> dict[str, Any]:
 
 def _args(args: Mapping[str, Any]) -> tuple[str, int | None, float]:
     dst = args.get("dst")
-    try:
-        ipaddress.IPv4Address(dst if isinstance(dst, str) else "")
-    except ValueError:
-        raise RouteArgsError(f"dst must be an IPv4 address, got {dst!r}") from None
+    if ipv4(dst) is None:
+        raise RouteArgsError(f"dst must be an IPv4 address, got {dst!r}")
     port = args.get("port")
-    if port is not None and (isinstance(port, bool) or not isinstance(port, int)):
-        raise RouteArgsError(f"port must be an int in 1..65535, got {port!r}")
-    if port is not None and not 1 <= port <= 65535:
+    if port is not None and not is_port(port):
         raise RouteArgsError(f"port must be an int in 1..65535, got {port!r}")
     timeout_ms = args.get("timeout_ms", 1000.0)
     if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int | float):

@@ -54,22 +54,17 @@ class WatchSession:
         latency_s: float = 0.002,
         seed: int = 1,
     ) -> None:
-        self.faults = faults
-        self.emit = emit
-        self.deliver = deliver
+        self.faults, self.emit, self.deliver = faults, emit, deliver
         self.latency_s = latency_s
         self.paired = True
         self.installed = True
         self.reachable = True
-        self.sent = 0
-        self.dropped = 0
-        self.refused = 0
-        self.delivered = 0
         self._random = random.Random(seed)
         self._queue: asyncio.Queue[tuple[float, Reading]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._flapper: asyncio.Task[None] | None = None
         self._t0 = time.monotonic()
+        self.reset()  # the counters: a new session starts where a reset leaves one
         faults.listen("watch", self._on_fault)
 
     def flags(self) -> dict[str, Any]:

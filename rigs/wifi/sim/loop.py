@@ -9,6 +9,7 @@ with a timeout (a wedged simulator is reported, not waited on forever).
 from __future__ import annotations
 
 import contextlib
+import functools
 import heapq
 import itertools
 import logging
@@ -17,10 +18,13 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from rigs.errors import HardwareTimeout, RigFault
+from rigs.wait import settle
 
 T = TypeVar("T")
 _log = logging.getLogger("rigs.wifi.sim")
@@ -74,26 +78,13 @@ class EventLoop:
             return fn()
         if threading.current_thread() is self._thread:
             return fn()
-        done = threading.Event()
-        box: list[T] = []
-        errors: list[BaseException] = []
-
-        def call() -> None:
-            try:
-                box.append(fn())
-            except BaseException as exc:
-                errors.append(exc)
-            finally:
-                done.set()
-
+        done: Future[T] = Future()
         with self._lock:
-            self._posted.append(call)
+            self._posted.append(functools.partial(settle, done, fn))
         self._wake()
-        if not done.wait(timeout):
+        if not wait_futures([done], timeout).done:
             raise HardwareTimeout(f"simulator loop {self._name} did not run a call in {timeout}s")
-        if errors:
-            raise errors[0]
-        return box[0]
+        return done.result()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)

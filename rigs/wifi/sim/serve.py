@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from rigs.errors import BenchFileError, HardwareTimeout, ProtocolError, RigFault
-from rigs.part import Service
+from rigs.part import Service, undone_on_error
 from rigs.process import spawn_child, stop_child
 from rigs.wifi.sim.model import AccessPoint, AssociationHook, Timing
 from rigs.wifi.sim.supplicant import SimStation, SimulatedSupplicant
@@ -153,11 +153,8 @@ class SupplicantProcess(Service):
         self._config_path = Path(name)
         command = [sys.executable, "-m", "rigs.wifi.sim", name, "--control-stdin"]
         self._proc = spawn_child(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        try:
+        with undone_on_error(self.stop):
             self.endpoints = json.loads(self._line())
-        except BaseException:
-            self.stop()
-            raise
         return self
 
     def fault(self, **request: Any) -> dict[str, Any]:

@@ -1,7 +1,12 @@
-"""Writing a bench file into a test's folder and expecting it to be refused."""
+"""Writing a bench file into a test's folder and expecting it to be refused.
+
+Each bench-file test module writes bodies under one ``[bench]`` table of its own: a
+:class:`BenchHead` puts the table in front of every body it writes.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,3 +29,23 @@ def refused_bench(tmp_path: Path, text: str) -> BenchFileError:
         load_bench(path)
     assert info.value.path == str(path)
     return info.value
+
+
+@dataclass(frozen=True)
+class BenchHead:
+    """The ``[bench]`` table of a test module's bench files, prepended to each body."""
+
+    name: str
+    kind: str
+
+    @property
+    def text(self) -> str:
+        return f'\n[bench]\nname = "{self.name}"\nkind = "{self.kind}"\n'
+
+    def write(self, tmp_path: Path, body: str) -> Path:
+        """The head and ``body`` as the test's bench file."""
+        return write_bench(tmp_path, self.text + body)
+
+    def refused(self, tmp_path: Path, body: str) -> BenchFileError:
+        """The head and ``body`` as a bench file that must be refused (:func:`refused_bench`)."""
+        return refused_bench(tmp_path, self.text + body)

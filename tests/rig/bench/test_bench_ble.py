@@ -8,22 +8,10 @@ import pytest
 
 from rigs.bench import DEFAULT_BENCH, load_bench
 from rigs.ble.params import LinkParams
-from rigs.errors import BenchFileError
-from tests.rig.bench.benchfile import refused_bench, write_bench
+from tests.rig.bench.benchfile import BenchHead
 
-HEAD = """
-[bench]
-name = "t"
-kind = "sim"
-"""
-
-
-def bench_file(tmp_path: Path, body: str) -> Path:
-    return write_bench(tmp_path, HEAD + body)
-
-
-def refused(tmp_path: Path, body: str) -> BenchFileError:
-    return refused_bench(tmp_path, HEAD + body)
+HEAD = BenchHead("t", "sim")
+bench_file, refused = HEAD.write, HEAD.refused
 
 
 def test_sim_bench_has_a_watch_on_the_air_with_notify_limits() -> None:

@@ -8,23 +8,12 @@ import pytest
 
 from rigs.bench import DEFAULT_BENCH, load_bench
 from rigs.errors import BenchFileError
-from tests.rig.bench.benchfile import refused_bench, write_bench
+from tests.rig.bench.benchfile import BenchHead
 
 BENCHES = DEFAULT_BENCH.parent
 
-MINIMAL = """
-[bench]
-name = "t"
-kind = "lab"
-"""
-
-
-def write(tmp_path: Path, body: str) -> Path:
-    return write_bench(tmp_path, MINIMAL + body)
-
-
-def refused(tmp_path: Path, body: str) -> BenchFileError:
-    return refused_bench(tmp_path, MINIMAL + body)
+MINIMAL = BenchHead("t", "lab")
+write, refused = MINIMAL.write, MINIMAL.refused
 
 
 def test_default_bench_is_the_simulated_one() -> None:

@@ -7,23 +7,11 @@ from pathlib import Path
 import pytest
 
 from rigs.bench import load_bench
-from rigs.errors import BenchFileError
 from rigs.labgrid.spec import DEFAULT_COORDINATOR
-from tests.rig.bench.benchfile import refused_bench, write_bench
+from tests.rig.bench.benchfile import BenchHead
 
-MINIMAL = """
-[bench]
-name = "lab-3"
-kind = "lab"
-"""
-
-
-def write(tmp_path: Path, body: str) -> Path:
-    return write_bench(tmp_path, MINIMAL + body)
-
-
-def refused(tmp_path: Path, body: str) -> BenchFileError:
-    return refused_bench(tmp_path, MINIMAL + body)
+MINIMAL = BenchHead("lab-3", "lab")
+write, refused = MINIMAL.write, MINIMAL.refused
 
 
 def test_labgrid_board_loads_with_a_derived_port(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 
 import pytest
 from bleak import BleakClient, BleakScanner
@@ -14,18 +13,11 @@ from bleak.uuids import normalize_uuid_16
 from rigs.ble.backend import BumbleClient, BumbleScanner
 from rigs.ble.peripherals.heart_rate import HeartRatePeripheral
 from rigs.ble.peripherals.local import LocalBench, local_bench
+from rigs.ble.peripherals.local import run_local as run
 from rigs.errors import HardwareTimeout
 
 LOCATION = normalize_uuid_16(0x2A38)
 SILENT = "C0:FF:EE:00:00:01"
-
-
-def run(body: Callable[[LocalBench], Awaitable[None]], timeout: float = 20.0) -> None:
-    async def main() -> None:
-        async with local_bench() as bench:
-            await asyncio.wait_for(body(bench), timeout)
-
-    asyncio.run(main())
 
 
 def test_connect_to_silent_address_times_out_then_adapter_still_connects() -> None:

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 from bleak import BleakScanner
 from bleak.uuids import normalize_uuid_16
 
 from rigs.ble.backend import BumbleScanner
 from rigs.ble.peripherals.heart_rate import TEST_COMPANY_ID
-from rigs.ble.peripherals.local import LocalBench, local_bench
+from rigs.ble.peripherals.local import LocalBench
+from rigs.ble.peripherals.local import run_local as run
 
 HEART_RATE = normalize_uuid_16(0x180D)
-
-
-def run(body: Callable[[LocalBench], Awaitable[None]], timeout: float = 20.0) -> None:
-    async def main() -> None:
-        async with local_bench() as bench:
-            await asyncio.wait_for(body(bench), timeout)
-
-    asyncio.run(main())
 
 
 def test_scan_reports_name_rssi_uuids_and_manufacturer_data() -> None:

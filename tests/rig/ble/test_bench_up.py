@@ -14,6 +14,7 @@ from typing import Any
 
 from rigs.bench import DEFAULT_BENCH
 from rigs.bench.up import read_state, state_path
+from tests.rig.rigs_cli import run_rigs
 
 #: A Bumble program that knows nothing of the rig: joins the air through the printed transport.
 OUTSIDER = textwrap.dedent(
@@ -50,14 +51,7 @@ def read_line(proc: subprocess.Popen[str], timeout: float) -> str:
 
 
 def scan(env: dict[str, str]) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "rigs", "ble", "scan", "--json", "--timeout", "0.5"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
+    done = run_rigs("ble", "scan", "--json", "--timeout", "0.5", env=env, check=True)
     result: dict[str, Any] = json.loads(done.stdout)
     return result
 
@@ -86,14 +80,7 @@ def test_bench_up_prints_endpoints_cli_attaches_outsider_joins_sigterm_cleans_up
         assert seen["air"] == f"bench up (pid {up.pid})"
         assert "RIG-Watch" in {d["name"] for d in seen["devices"]}
 
-        gatt = subprocess.run(
-            [sys.executable, "-m", "rigs", "ble", "gatt", "RIG-Watch", "--json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        )
+        gatt = run_rigs("ble", "gatt", "RIG-Watch", "--json", env=env, check=True)
         table = json.loads(gatt.stdout)
         chars = {c["uuid"]: c for s in table["services"] for c in s["characteristics"]}
         assert chars["00002a37-0000-1000-8000-00805f9b34fb"]["properties"] == ["notify"]

@@ -17,8 +17,6 @@ import dataclasses
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -52,6 +50,7 @@ from rigs.ble.sim.logs import quiet_bumble
 from rigs.ble.sim.peripherals import PeripheralSpec, WatchPeripheral
 from rigs.ble.sim.watch_protocol import CONTROL_CHARACTERISTIC, HEART_RATE_MEASUREMENT
 from rigs.errors import HardwareGone, HardwareTimeout, RigFault
+from tests.rig.rigs_cli import run_rigs
 
 LOCATION = normalize_uuid_16(0x2A38)
 MEASUREMENT = normalize_uuid_16(0x2A37)
@@ -309,13 +308,7 @@ def test_cli_gatt_unknown_name_exits_1_with_a_clear_message_within_its_timeout(
 ) -> None:
     env = {**os.environ, "XDG_RUNTIME_DIR": str(tmp_path)}  # no `bench up` to attach to
     start = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "rigs", "ble", "gatt", "No-Such-Sensor", "--timeout", "1"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = run_rigs("ble", "gatt", "No-Such-Sensor", "--timeout", "1", env=env)
     elapsed = time.monotonic() - start
     assert done.returncode == 1, done.stderr
     assert done.stdout == ""

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from rigs.cli import main
+from tests.rig.report.browser import serving
 
 
 def test_bench_check_prints_the_inventory(capsys: pytest.CaptureFixture[str]) -> None:
@@ -51,22 +52,10 @@ def test_bad_arguments_exit_2() -> None:
 
 def test_serve_answers_on_loopback_only(tmp_path: Path) -> None:
     (tmp_path / "index.html").write_text("<html>rig report</html>", encoding="utf-8")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "rigs", "serve", str(tmp_path), "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        line = server.stdout.readline()
-        assert "http://127.0.0.1:" in line, line
-        url = line.split(" at ", 1)[1].split()[0]
+    with serving(tmp_path) as url:
         direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
         with direct.open(url + "index.html", timeout=5) as reply:
             assert b"rig report" in reply.read()
-    finally:
-        server.terminate()
-        server.wait(timeout=5)
 
 
 def test_serve_refuses_a_folder_that_is_no_report(
@@ -79,8 +68,6 @@ def test_serve_refuses_a_folder_that_is_no_report(
 def test_without_its_dependencies_the_cli_says_how_to_install_them() -> None:
     """``python -m rigs doctor`` on a fresh clone before any install: one line, not a traceback."""
     import os
-    import subprocess
-    import sys
     from pathlib import Path
 
     import rigs

@@ -7,9 +7,10 @@ import socket
 from typing import Any
 
 from rigs.dut import protocol
+from rigs.part import Closing
 
 
-class FakeApp:
+class FakeApp(Closing):
     """Connects, says hello, then lets the test read commands and write replies/events."""
 
     def __init__(self, address: tuple[str, int], protocols: tuple[int, ...] = (1,)) -> None:
@@ -29,5 +30,6 @@ class FakeApp:
         return data
 
     def close(self) -> None:
+        """Hang up (safe twice: a test may hang up in the middle)."""
         self.file.close()
         self.sock.close()

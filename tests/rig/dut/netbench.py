@@ -99,5 +99,13 @@ def net_bench(tmp_path: Path) -> Iterator[NetBench]:
             mgmt.remove()
 
 
+@contextlib.contextmanager
+def def1_bench(tmp_path: Path, ca: BenchCa) -> Iterator[tuple[NetBench, VpnServer]]:
+    """A :func:`net_bench` with the rig's OpenVPN server pushing def1 (the whole internet into
+    the tunnel): the set-up of every test of the phone under a full-tunnel VPN."""
+    with net_bench(tmp_path) as bench, bench.vpn_server(ca, Push.def1()) as server:
+        yield bench, server
+
+
 def wait_phone(bench: NetBench) -> DutLink:
     return bench.agent.wait_for("phone", timeout=15)

@@ -14,9 +14,8 @@ from rigs.dut.agent import DutLink
 from rigs.dut.vpn import vpn_connected
 from rigs.net.air import AirCapture
 from rigs.net.multicast import MulticastSender, send_probes
-from rigs.net.openvpn import Push
 from rigs.net.openvpn_pki import BenchCa
-from tests.rig.dut.netbench import LAB, net_bench, vpn_section, wait_phone
+from tests.rig.dut.netbench import LAB, def1_bench, net_bench, vpn_section, wait_phone
 
 GROUP, PORT = "239.255.0.1", 45454
 MCAST = {"iface": "wlan0", "group": GROUP, "port": PORT}
@@ -71,8 +70,7 @@ def test_multicast_join_on_default_route_lands_in_the_def1_tunnel(
     tmp_path: Path, ca: BenchCa
 ) -> None:
     with (
-        net_bench(tmp_path) as bench,
-        bench.vpn_server(ca, Push.def1()) as server,
+        def1_bench(tmp_path, ca) as (bench, server),
         bench.dut(tmp_path, multicast=MCAST, vpn=vpn_section()),
     ):
         dut_ns = bench.lan.station_ns("dut")

@@ -10,9 +10,16 @@ import pytest
 from fixtures.requirements import requires_root
 from rigs.dut.route import net_route
 from rigs.dut.vpn import vpn_connected
-from rigs.net.openvpn import Push
 from rigs.net.openvpn_pki import BenchCa
-from tests.rig.dut.netbench import GUEST, LAB, PUSH_PORT, net_bench, vpn_section, wait_phone
+from tests.rig.dut.netbench import (
+    GUEST,
+    LAB,
+    PUSH_PORT,
+    def1_bench,
+    net_bench,
+    vpn_section,
+    wait_phone,
+)
 
 pytestmark = [
     requires_root(why="the namespace tests"),
@@ -28,8 +35,7 @@ def test_push_provider_runs_on_the_matching_ssid_and_survives_def1(
     tmp_path: Path, ca: BenchCa
 ) -> None:
     with (
-        net_bench(tmp_path) as bench,
-        bench.vpn_server(ca, Push.def1()) as server,
+        def1_bench(tmp_path, ca) as (bench, server),
         bench.dut(tmp_path, push=bench.push_section(), vpn=vpn_section()),
     ):
         phone = wait_phone(bench)
@@ -53,7 +59,7 @@ def test_push_provider_runs_on_the_matching_ssid_and_survives_def1(
 def test_push_default_route_judge_stops_under_def1_with_no_network_available(
     tmp_path: Path, ca: BenchCa
 ) -> None:
-    with net_bench(tmp_path) as bench, bench.vpn_server(ca, Push.def1()) as server:
+    with def1_bench(tmp_path, ca) as (bench, server):
         faults = ["push_default_route_judge"]
         push, vpn = bench.push_section(), vpn_section()
         with bench.dut(tmp_path, push=push, vpn=vpn, faults=faults):

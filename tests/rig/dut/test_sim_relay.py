@@ -6,6 +6,7 @@ The sensor's own books (one clock) are the oracle: with no fault every reading i
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,14 +30,18 @@ def air() -> Iterator[AirProcess]:
         yield process
 
 
-def _phone(agent: AgentServer, air: AirProcess, tmp_path: Path, **extra: object) -> SimDutProcess:
-    host, port = agent.address
-    config = {
-        "agent": {"host": host, "port": port},
-        "ble": {"hci": air.endpoints.hci[0], "sensor": SENSOR},
-        **extra,
-    }
-    return SimDutProcess(config, log_dir=tmp_path)
+@contextlib.contextmanager
+def _phone(air: AirProcess, tmp_path: Path, **extra: object) -> Iterator[DutLink]:
+    """The simulated phone, relaying from the air's sensor, connected to a fresh agent endpoint."""
+    with AgentServer(log_dir=tmp_path) as agent:
+        host, port = agent.address
+        config = {
+            "agent": {"host": host, "port": port},
+            "ble": {"hci": air.endpoints.hci[0], "sensor": SENSOR},
+            **extra,
+        }
+        with SimDutProcess(config, log_dir=tmp_path):
+            yield agent.wait_for("phone", timeout=15)
 
 
 def _relay(
@@ -59,8 +64,7 @@ def test_sim_dut_relays_every_reading_to_the_watch_acked_at_the_sensor(
     air: AirProcess, tmp_path: Path
 ) -> None:
     count, period_ms = 40, 50.0
-    with AgentServer(log_dir=tmp_path) as agent, _phone(agent, air, tmp_path):
-        phone = agent.wait_for("phone", timeout=15)
+    with _phone(air, tmp_path) as phone:
         assert "relay" in phone.hello.capabilities
         books = _relay(phone, air, count, period_ms)
         ack, one_way = books["ack"], books["one_way"]
@@ -78,8 +82,7 @@ def test_sim_dut_relays_every_reading_to_the_watch_acked_at_the_sensor(
 
 def test_watch_hold_flush_turns_the_acks_into_late_bursts(air: AirProcess, tmp_path: Path) -> None:
     count, period_ms = 30, 50.0
-    with AgentServer(log_dir=tmp_path) as agent, _phone(agent, air, tmp_path):
-        phone = agent.wait_for("phone", timeout=15)
+    with _phone(air, tmp_path) as phone:
         phone.set_fault("watch_hold_flush", params={"hold_s": 0.5})
         books = _relay(phone, air, count, period_ms)
         ack = books["ack"]
@@ -94,8 +97,7 @@ def test_watch_drop_reorder_and_flap_faults_show_in_the_sensor_books(
     air: AirProcess, tmp_path: Path
 ) -> None:
     count, period_ms = 20, 30.0
-    with AgentServer(log_dir=tmp_path) as agent, _phone(agent, air, tmp_path):
-        phone = agent.wait_for("phone", timeout=15)
+    with _phone(air, tmp_path) as phone:
         phone.set_fault("watch_silent_drop", params={"fraction": 1.0})
         mark = phone.events.mark()
         ack = _relay(phone, air, count, period_ms, settle_s=0.5)["ack"]

@@ -16,10 +16,9 @@ import pytest
 from rigs.dut.link import AgentTooOld, DutRejected
 from rigs.dut.route import net_route
 from rigs.dut.vpn import vpn_connected
-from rigs.net.openvpn import Push
 from rigs.net.openvpn_pki import BenchCa
 from rigs.net.routes import OUTSIDE_ADDRESS
-from tests.rig.dut.netbench import LAB, PUSH_PORT, net_bench, vpn_section, wait_phone
+from tests.rig.dut.netbench import LAB, PUSH_PORT, def1_bench, net_bench, vpn_section, wait_phone
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root (or unshare --map-root-user)"),
@@ -48,8 +47,7 @@ def test_net_route_under_def1_sends_the_internet_into_the_tunnel_and_the_lan_not
     tmp_path: Path, ca: BenchCa
 ) -> None:
     with (
-        net_bench(tmp_path) as bench,
-        bench.vpn_server(ca, Push.def1()) as server,
+        def1_bench(tmp_path, ca) as (bench, server),
         bench.dut(tmp_path, vpn=vpn_section()),
     ):
         phone = wait_phone(bench)

@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 import tty
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -35,6 +36,7 @@ from rigs.ble.sim.watch_protocol import (
     encode_acks,
 )
 from rigs.process import stop_child
+from rigs.wait import wait_notified
 
 FIRMWARE = Path(__file__).resolve().parents[3] / "firmware"
 ENTRY = FIRMWARE / "ci" / "unix_main.py"
@@ -116,18 +118,14 @@ class AirCentral:
         self.write(encode_acks([Ack(n.seq, n.send_us, recv_us or int(n.arrival_s * 1e6))
                                 for n in notes]))  # fmt: skip
 
-    def wait(self, what: str, done: object, timeout_s: float = 5.0) -> None:
+    def wait(self, what: str, done: Callable[[], object], timeout_s: float = 5.0) -> None:
         """Wait until ``done()`` is true; AssertionError naming ``what`` and what came."""
-        deadline = time.monotonic() + timeout_s
-        with self._cond:
-            while not done():  # type: ignore[operator]
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(
-                        f"air: no {what} in {timeout_s}s; adverts {self.adverts}, "
-                        f"{len(self.notifications)} notifications, other {self.other[-5:]}"
-                    )
-                self._cond.wait(left)
+        with self._cond:  # the reader notifies on every packet: no polling
+            if not wait_notified(self._cond, lambda: bool(done()), timeout_s, poll_s=timeout_s):
+                raise AssertionError(
+                    f"air: no {what} in {timeout_s}s; adverts {self.adverts}, "
+                    f"{len(self.notifications)} notifications, other {self.other[-5:]}"
+                )
 
     def measurements(self) -> list[Notification]:
         with self._cond:

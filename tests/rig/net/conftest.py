@@ -31,16 +31,24 @@ def lan() -> Iterator[Lan]:
 
 
 @contextlib.contextmanager
-def dut_multicast(
+def multicast_pair(
     lan: Lan, rig_ssid: str = LAB
-) -> Iterator[tuple[AirCapture, MulticastReceiver, MulticastSender]]:
-    """The DUT on LAB sending to the default group, the rig on ``rig_ssid`` listening, and the
-    air at the DUT's AP port: the set-up of every multicast-over-the-LAN test."""
+) -> Iterator[tuple[MulticastReceiver, MulticastSender]]:
+    """The DUT on LAB sending to the default group and the rig on ``rig_ssid`` listening."""
     lan.associate("rig", rig_ssid)
     lan.associate("dut", LAB)
     with (
-        AirCapture(lan.ap, lan.ap_port("dut")) as air,
         MulticastReceiver(lan.station_ns("rig"), STATION_IFACE) as rx,
         MulticastSender(lan.station_ns("dut"), lan.station_address("dut") or "") as tx,
     ):
+        yield rx, tx
+
+
+@contextlib.contextmanager
+def dut_multicast(
+    lan: Lan, rig_ssid: str = LAB
+) -> Iterator[tuple[AirCapture, MulticastReceiver, MulticastSender]]:
+    """:func:`multicast_pair` and the air at the DUT's AP port: the set-up of every
+    multicast-over-the-LAN test that checks the air too."""
+    with multicast_pair(lan, rig_ssid) as (rx, tx), AirCapture(lan.ap, lan.ap_port("dut")) as air:
         yield air, rx, tx

@@ -6,21 +6,16 @@ import socket
 import time
 
 from rigs.net.delay import DelayRelay
-from rigs.net.lan import STATION_IFACE, Lan
-from rigs.net.multicast import MulticastReceiver, MulticastSender, measure_multicast
+from rigs.net.lan import Lan
+from rigs.net.multicast import measure_multicast
 from rigs.net.reach import TcpServer
-from tests.rig.net.conftest import GUEST, LAB
+from tests.rig.net.conftest import GUEST, LAB, multicast_pair
 
 DELAY_S = 0.020
 
 
 def test_delay_shifts_latency_then_goes_away(lan: Lan) -> None:
-    lan.associate("rig", LAB)
-    lan.associate("dut", LAB)
-    with (
-        MulticastReceiver(lan.station_ns("rig"), STATION_IFACE) as rx,
-        MulticastSender(lan.station_ns("dut"), lan.station_address("dut") or "") as tx,
-    ):
+    with multicast_pair(lan) as (rx, tx):
         with DelayRelay(lan, "dut", DELAY_S) as relay:
             slow = measure_multicast(tx, rx, "lan.multicast.delayed", 100, period_s=0.002)
             assert relay.relayed >= 100 and relay.dropped == 0

@@ -6,11 +6,10 @@ import pytest
 
 from rigs.net import faults
 from rigs.net.air import AirCapture
-from rigs.net.lan import STATION_IFACE, Lan
+from rigs.net.lan import Lan
 from rigs.net.multicast import (
     DEFAULT_GROUP,
     DEFAULT_PORT,
-    MulticastReceiver,
     MulticastSender,
     measure_multicast,
     send_probes,
@@ -66,13 +65,8 @@ def test_loss_drops_about_n_percent(lan: Lan) -> None:
 
 
 def test_carrier_loss_keeps_the_address_and_sends_succeed_into_the_void(lan: Lan) -> None:
-    _pair(lan)
-    dut = lan.station_ns("dut")
-    with (
-        AirCapture(lan.ap, lan.ap_port("dut")) as air,
-        MulticastReceiver(lan.station_ns("rig"), STATION_IFACE) as rx,
-        MulticastSender(dut, lan.station_address("dut") or "") as tx,
-    ):
+    with dut_multicast(lan) as (air, rx, tx):
+        dut = lan.station_ns("dut")
         with faults.link_down(lan, "dut"):
             assert "10.77.1.101/24" in dut.run(["ip", "-4", "-o", "addr", "show", "wlan0"]).stdout
             down = measure_multicast(tx, rx, "lan.multicast.carrier-lost", 20, drain_s=0.3)

@@ -7,7 +7,9 @@ push server really binds ``rig_address:push_port`` and a client there really rea
 
 from __future__ import annotations
 
+import contextlib
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,6 +48,22 @@ psk_env = "RIG_T_PSK"
 subnet = "10.79.2.0/24"
 {extra2}
 """
+
+
+@contextlib.contextmanager
+def _rig_host(iface: str) -> Iterator[tuple[Netns, int]]:
+    """A namespace standing in for the rig host, with ``iface`` (one end of a veth) and lo up;
+    yields it and the interface's index (addresses are the test's to add)."""
+    host = Netns.create(f"{new_prefix()}-rig")
+    try:
+        with host.iproute() as ipr:
+            ipr.link("add", ifname=iface, kind="veth", peer={"ifname": f"{iface}-ap"})
+            index = ipr.link_lookup(ifname=iface)[0]
+            ipr.link("set", index=index, state="up")
+            ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+        yield host, index
+    finally:
+        host.remove()
 
 
 def _bench(tmp_path: Path, extra: str = "", extra2: str = "") -> Path:
@@ -114,13 +132,7 @@ def test_a_lan_peer_without_peer_address_is_a_clear_error(tmp_path: Path) -> Non
 @requires_root(why="a namespace stands in for the rig host")
 def test_the_lan_peer_listens_on_the_peer_address_the_rig_host_carries(tmp_path: Path) -> None:
     bench = load_bench(_bench(tmp_path, extra='peer_address = "10.79.1.20"'))
-    host = Netns.create(f"{new_prefix()}-rig")
-    try:
-        with host.iproute() as ipr:
-            ipr.link("add", ifname="eth1", kind="veth", peer={"ifname": "eth1-ap"})
-            index = ipr.link_lookup(ifname="eth1")[0]
-            ipr.link("set", index=index, state="up")
-            ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+    with _rig_host("eth1") as (host, index):
         net = LabNetwork(bench, ns=host)
         with pytest.raises(RigFault, match=r"ip addr add 10\.79\.1\.20/PREFIX dev IFACE"):
             _ = net.lan_peer
@@ -135,8 +147,6 @@ def test_the_lan_peer_listens_on_the_peer_address_the_rig_host_carries(tmp_path:
                 client.settimeout(2.0)
                 client.connect(("10.79.1.20", peer.ports.tcp_stream))
         assert net._peer is None, "stop() left the LAN peer running"
-    finally:
-        host.remove()
 
 
 @requires_root(why="a namespace stands in for the rig host")
@@ -144,13 +154,7 @@ def test_servers_listen_on_the_rig_address_and_the_station_endpoint_is_the_kerne
     tmp_path: Path,
 ) -> None:
     bench = load_bench(_bench(tmp_path))
-    host = Netns.create(f"{new_prefix()}-rig")
-    try:
-        with host.iproute() as ipr:
-            ipr.link("add", ifname="wlt0", kind="veth", peer={"ifname": "wlt0-ap"})
-            index = ipr.link_lookup(ifname="wlt0")[0]
-            ipr.link("set", index=index, state="up")
-            ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+    with _rig_host("wlt0") as (host, index):
         net = LabNetwork(bench, ns=host)
         with pytest.raises(RigFault, match="wlt0 has no IPv4 address"):
             net.station_endpoint("rig-station")
@@ -166,5 +170,3 @@ def test_servers_listen_on_the_rig_address_and_the_station_endpoint_is_the_kerne
             assert (endpoint.iface, endpoint.address) == ("wlt0", "10.79.1.10")
             with pytest.raises(RigFault, match="no wifi station 'phone'"):
                 net.station_endpoint("phone")
-    finally:
-        host.remove()

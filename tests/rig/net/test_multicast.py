@@ -9,11 +9,10 @@ import pytest
 
 from rigs.measure.probe import decode_probe
 from rigs.net.air import AirCapture
-from rigs.net.lan import STATION_IFACE, Lan
+from rigs.net.lan import Lan
 from rigs.net.multicast import (
     DEFAULT_GROUP,
     DEFAULT_PORT,
-    MulticastReceiver,
     MulticastSender,
     measure_multicast,
     send_probes,
@@ -21,7 +20,7 @@ from rigs.net.multicast import (
 from rigs.net.packets import udp_payload
 from rigs.net.pcap import LINKTYPE_ETHERNET, read_pcap
 from rigs.wait import poll_until
-from tests.rig.net.conftest import GUEST, LAB, dut_multicast
+from tests.rig.net.conftest import GUEST, LAB, dut_multicast, multicast_pair
 
 COUNT = 200
 
@@ -52,12 +51,7 @@ def test_receiver_on_another_ssid_gets_nothing_but_the_air_sees_the_send(lan: La
 
 
 def test_leave_stops_delivery(lan: Lan) -> None:
-    lan.associate("rig", LAB)
-    lan.associate("dut", LAB)
-    with (
-        MulticastReceiver(lan.station_ns("rig"), STATION_IFACE) as rx,
-        MulticastSender(lan.station_ns("dut"), lan.station_address("dut") or "") as tx,
-    ):
+    with multicast_pair(lan) as (rx, tx):
         tx.send(b"joined")
         got = rx.recv(timeout_s=2.0)
         assert got is not None and got[0] == b"joined" and got[1][0] == "10.77.1.101"

@@ -14,11 +14,9 @@ from rigs.net.lan import STATION_IFACE, Lan
 from rigs.net.multicast import (
     DEFAULT_GROUP,
     DEFAULT_PORT,
-    MulticastReceiver,
-    MulticastSender,
     measure_multicast,
 )
-from tests.rig.net.conftest import LAB, dut_multicast
+from tests.rig.net.conftest import dut_multicast, multicast_pair
 
 
 def _decoded(rule: nftables.Rule) -> list[tuple[str, dict[str, Any]]]:
@@ -78,13 +76,8 @@ def test_bad_rule_arguments_are_refused(group: str, port: int, match: str) -> No
 
 
 def test_counter_reads_back_what_was_dropped(lan: Lan) -> None:
-    lan.associate("rig", LAB)
-    lan.associate("dut", LAB)
-    ns = lan.station_ns("dut")
-    with (
-        MulticastReceiver(lan.station_ns("rig"), STATION_IFACE) as rx,
-        MulticastSender(ns, lan.station_address("dut") or "") as tx,
-    ):
+    with multicast_pair(lan) as (rx, tx):
+        ns = lan.station_ns("dut")
         with faults.egress_drop(lan, "dut", DEFAULT_GROUP, DEFAULT_PORT) as fault:
             assert fault.table in nftables.list_tables(ns)
             assert fault.matched() == 0

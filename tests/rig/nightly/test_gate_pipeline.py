@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from fixtures.requirements import find_program, requires_program
+from fixtures.requirements import requires_program
 from rigs.cli import main
 from rigs.report.gate import parse_gate, read_history, run_gate
 from rigs.report.generate import HISTORY_FILE, generate
+from tests.rig.report.browser import chromium_dom, page_problems, serving
+from tests.rig.report.inner import inner_pytest
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -64,25 +64,8 @@ def _inner_run(base: Path, night: int, probe_ms: float) -> Path:
         "INNER_RESULTS": str(results),
         "PROBE_P95": str(probe_ms),
     }
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:randomly",
-            f"--alluredir={results}",
-            str(tmp),
-        ],
-        cwd=tmp,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=45,
-        check=False,
+    done = inner_pytest(
+        "-p", "no:randomly", f"--alluredir={results}", str(tmp), cwd=tmp, env=env, timeout_s=45
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return results
@@ -158,41 +141,10 @@ def test_metrics_page_data_matches_the_gate(nights: dict[str, object]) -> None:
     assert newest["metrics"]["nightly.probe.p95"] == 12.0  # the page's "previous" = the gate's
 
 
-CHROMIUM = find_program("chromium") or find_program("chromium-browser")
-
-
 def _chromium(url: str, profile: Path) -> tuple[str, list[str]]:
     """Load ``url`` headless; returns the DOM after scripts ran and the console log lines."""
-    assert CHROMIUM is not None
-    done = subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--virtual-time-budget=8000",
-            "--dump-dom",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=50,
-        check=False,
-    )
-    problems = [
-        line
-        for line in done.stderr.splitlines()
-        if ":CONSOLE" in line or "Page load failed" in line
-    ]
-    return done.stdout, problems
+    done = chromium_dom(url, profile, budget_ms=8000, timeout_s=50, console=True)
+    return done.stdout, page_problems(done.stderr)
 
 
 @requires_program("chromium", why="the report-in-a-browser test")
@@ -204,18 +156,7 @@ def test_report_renders_in_a_real_browser(nights: dict[str, object], tmp_path: P
     assert any("rigs-probe" in line for line in seen), seen
 
     report = Path(str(nights["base"])) / "report"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "rigs", "serve", str(report), "--port", "0"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        line = server.stdout.readline()
-        assert "http://127.0.0.1:" in line, line
-        base = line.split("at ", 1)[1].split()[0]
+    with serving(report, cwd=REPO) as base:
         metrics_dom, problems = _chromium(base + "#/metrics", tmp_path / "p1")
         assert problems == [], problems
         assert "nightly.probe.p95</span>" in metrics_dom and "<td>18 ms</td>" in metrics_dom
@@ -223,6 +164,3 @@ def test_report_renders_in_a_real_browser(nights: dict[str, object], tmp_path: P
         result_dom, problems = _chromium(f"{base}#/{result_id}/attachments", tmp_path / "p2")
         assert problems == [], problems
         assert ">latency-histogram</span>" in result_dom and "image/png" in result_dom
-    finally:
-        server.terminate()  # the server this test started, by its handle
-        server.communicate(timeout=10)

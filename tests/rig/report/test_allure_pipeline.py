@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -23,6 +21,7 @@ from typing import Any
 import pytest
 
 from rigs.report.generate import HISTORY_FILE, generate
+from tests.rig.report.inner import inner_pytest
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -126,15 +125,7 @@ def _run_inner(tmp: Path, tests: str, *args: str) -> InnerRun:
     (tmp / "test_inner.py").write_text(textwrap.dedent(tests))
     results = tmp / "allure-results"
     env = {**os.environ, "PYTHONPATH": str(REPO), "INNER_RESULTS": str(results)}
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, str(tmp)],
-        cwd=tmp,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=45,
-        check=False,
-    )
+    done = inner_pytest(*args, str(tmp), cwd=tmp, env=env, timeout_s=45)
     return InnerRun(results, done.returncode, done.stdout + done.stderr)
 
 

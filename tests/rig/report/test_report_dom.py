@@ -20,18 +20,17 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from fixtures.requirements import find_program, requires_program
+from fixtures.requirements import requires_program
 from rigs.report.generate import generate
+from tests.rig.report.browser import chromium_dom
+from tests.rig.report.inner import inner_pytest
 
 REPO = Path(__file__).resolve().parents[3]
-CHROMIUM = find_program("chromium") or find_program("chromium-browser")
 SCENARIO = "tests/scenarios/test_watch_delivery.py"
 LOOSE = """[limits."watch.delivery"]
 min_samples = 1
@@ -75,15 +74,8 @@ def _loose_bench(tmp: Path) -> Path:
 def _inner(tmp: Path, name: str, select: str, *args: str) -> tuple[Path, str]:
     results = tmp / name
     env = {**os.environ, "MPLBACKEND": "Agg"}
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", SCENARIO]
-    done = subprocess.run(
-        [*command, "-k", select, f"--alluredir={results}", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
+    done = inner_pytest(
+        SCENARIO, "-k", select, f"--alluredir={results}", *args, cwd=REPO, env=env, timeout_s=240
     )
     return results, done.stdout[-3000:] + done.stderr[-2000:]
 
@@ -103,28 +95,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Report:
 
 
 def _dom(url: str, profile: Path) -> str:
-    assert CHROMIUM is not None
-    done = subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            "--virtual-time-budget=10000",
-            "--dump-dom",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
+    done = chromium_dom(url, profile, budget_ms=10000, timeout_s=90)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 
