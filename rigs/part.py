@@ -70,6 +70,17 @@ def undone_on_error(undo: Callable[[], object]) -> Iterator[None]:
         raise
 
 
+def taken(owner: object, *names: str) -> Iterator[Any]:
+    """Each of ``owner``'s attributes ``names`` that is set, in order, cleared *before* it is
+    yielded: ``for part in taken(self, "_relay", "_agent"): part.stop()`` is a ``stop()`` that
+    is idempotent and never stops a part twice, also when one of them raises."""
+    for name in names:
+        value = getattr(owner, name)
+        setattr(owner, name, None)
+        if value is not None:
+            yield value
+
+
 @runtime_checkable
 class Healthy(Protocol):
     """The half of the reporting face a fixture checks before every test (fixtures/health.py)."""

@@ -37,7 +37,7 @@ from rigs.dut.sim import SimDutProcess
 from rigs.errors import RigFault
 from rigs.net.lan import STATION_IFACE, Lan
 from rigs.net.netns import Netns
-from rigs.part import Service
+from rigs.part import Service, taken
 from rigs.tools.debs import ProgramUnavailable, ensure_program
 from rigs.wifi.sim_bench import SimWifiBench
 
@@ -112,17 +112,9 @@ class SimDutBench(Service):
 
     def stop(self) -> None:
         """Stop the app, the relay, the endpoint, remove the management namespace (idempotent)."""
-        process, self.process = self.process, None
-        if process is not None:
-            process.stop()
-        relay, self.relay = self.relay, None
-        if relay is not None:
-            relay.stop()
-        agent, self.agent = self.agent, None
-        if agent is not None:
-            agent.stop()
-        mgmt, self.mgmt = self.mgmt, None
-        if mgmt is not None:
+        for part in taken(self, "process", "relay", "agent"):
+            part.stop()
+        for mgmt in taken(self, "mgmt"):
             mgmt.remove()
         with contextlib.suppress(RigFault):
             self.wifi.lan.set_multicast_route(self.station.role, True)

@@ -57,7 +57,7 @@ from rigs.dut.sim_bench import (
 from rigs.errors import RigFault
 from rigs.labbox.wifi import BoxWifi
 from rigs.net.netns import Netns
-from rigs.part import Service
+from rigs.part import Service, taken, undone_on_error
 from rigs.process import spawn_child, stop_child
 from rigs.serial.emulator_process import EmulatorProcess
 from rigs.wait import poll_until
@@ -94,7 +94,7 @@ class LabBox(Service):
 
     def start(self) -> LabBox:
         """Start air, boards, UART HCI bridges and the phone; stop all of it if any fails."""
-        try:
+        with undone_on_error(self.stop):
             self.log_dir.mkdir(parents=True, exist_ok=True)
             self.air = AirProcess(self._air_config(), log_dir=self.log_dir)
             self.air.start()
@@ -109,19 +109,12 @@ class LabBox(Service):
                 self.wifi = BoxWifi(self.bench).start()
             if self.bench.dut is not None and self.bench.dut.backend == "app":
                 self._start_phone(air_hci)
-        except BaseException:
-            self.stop()
-            raise
         return self
 
     def stop(self) -> None:
         """Stop every child by its pid, newest first, and remove the symlinks (idempotent)."""
-        dut, self.dut = self.dut, None
-        if dut is not None:
-            dut.stop()
-        relay, self.relay = self.relay, None
-        if relay is not None:
-            relay.stop()
+        for part in taken(self, "dut", "relay"):
+            part.stop()
         if self._mgmt:
             self._mgmt = False
             _delete_link(MGMT_RIG_IFACE)
@@ -133,12 +126,8 @@ class LabBox(Service):
             link = self.links.pop()
             with contextlib.suppress(FileNotFoundError):
                 link.unlink()
-        wifi, self.wifi = self.wifi, None
-        if wifi is not None:
-            wifi.stop()
-        air, self.air = self.air, None
-        if air is not None:
-            air.stop()
+        for part in taken(self, "wifi", "air"):
+            part.stop()
 
     def health(self) -> list[str]:
         """Problems found (empty when healthy)."""

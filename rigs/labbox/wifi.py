@@ -38,7 +38,7 @@ from rigs.net.mirror import PortMirror
 from rigs.net.netns import Netns
 from rigs.net.radio_hook import LanRadioHook
 from rigs.net.topology import LanSpec, SsidSpec
-from rigs.part import Service
+from rigs.part import Service, taken, undone_on_error
 from rigs.wifi.ctrl import CtrlClient
 from rigs.wifi.sim.supplicant import SimStation, SimulatedSupplicant
 from rigs.wifi.sim_plan import access_point, ensure_sim_psks
@@ -74,11 +74,8 @@ class BoxWifi(Service):
                 "pytest ... (tox -e labbox)"
             )
         self._generated = ensure_sim_psks(self.bench.wifi_networks)
-        try:
+        with undone_on_error(self.stop):
             self._build()
-        except BaseException:
-            self.stop()
-            raise
         return self
 
     def _build(self) -> None:
@@ -149,17 +146,11 @@ class BoxWifi(Service):
 
     def stop(self) -> None:
         """Mirror, AP control, radio, LAN: newest first; generated keys forgotten (idempotent)."""
-        mirror, self.mirror = self.mirror, None
-        if mirror is not None:
-            mirror.close()
-        hostapd, self.hostapd = self.hostapd, None
-        if hostapd is not None:
-            hostapd.stop()
-        supplicant, self.supplicant = self.supplicant, None
-        if supplicant is not None:
-            supplicant.stop()
-        lan, self.lan = self.lan, None
-        if lan is not None:
+        for handle in taken(self, "mirror"):
+            handle.close()
+        for part in taken(self, "hostapd", "supplicant"):
+            part.stop()
+        for lan in taken(self, "lan"):
             lan.close()
         for var in self._generated:
             os.environ.pop(var, None)

@@ -32,7 +32,7 @@ from rigs.net.openvpn import Push
 from rigs.net.openvpn_pki import BenchCa
 from rigs.net.push_server import PushServer
 from rigs.net.vpn_server import VpnServer
-from rigs.part import Service
+from rigs.part import Service, taken, undone_on_error
 
 
 class LabNetwork(Service):
@@ -55,24 +55,14 @@ class LabNetwork(Service):
         if push is not None and push.push_port is not None:
             address = self._rig_address(push, "push_port")
             self._push = PushServer(self.ns, address, push.push_port)
-            try:
+            with undone_on_error(self.stop):
                 self._push.start()
-            except BaseException:
-                self.stop()
-                raise
         return self
 
     def stop(self) -> None:
         """Stop the LAN peer and push server, remove the bench CA's files (idempotent)."""
-        peer, self._peer = self._peer, None
-        if peer is not None:
-            peer.stop()
-        push, self._push = self._push, None
-        if push is not None:
-            push.stop()
-        ca, self._ca = self._ca, None
-        if ca is not None:
-            ca.stop()
+        for part in taken(self, "_peer", "_push", "_ca"):
+            part.stop()
 
     def health(self) -> list[str]:
         """Problems found: a rig-hosted server that stopped (empty when healthy)."""

@@ -26,7 +26,7 @@ from pathlib import Path
 from rigs.errors import RigFault
 from rigs.net.lan_wiring import netlink_errors
 from rigs.net.netns import Netns
-from rigs.part import Handle
+from rigs.part import Handle, undone_on_error
 
 SPAN_IFACE = "span0"
 CLSACT_INGRESS = 0xFFFFFFF2
@@ -49,7 +49,7 @@ class PortMirror(Handle):
                 raise RigFault(
                     f"{self.iface} exists in the rig host already: not mirroring onto it"
                 )
-        try:
+        with undone_on_error(self.close):
             with self.source.iproute() as ipr, netlink_errors(f"mirror of {self.port}"):
                 ipr.link(
                     "add",
@@ -78,9 +78,6 @@ class PortMirror(Handle):
             self.target.call(self._quiet)
             with self.target.iproute() as ipr:
                 ipr.link("set", index=ipr.link_lookup(ifname=self.iface)[0], state="up")
-        except BaseException:
-            self.close()
-            raise
 
     def _quiet(self) -> None:
         """No ARP replies and no IPv6 on the watching end (runs in the target namespace)."""
