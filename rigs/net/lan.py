@@ -111,6 +111,11 @@ class Lan(Handle):
         with undone_on_error(self.close):
             wiring = wire(self.spec, self._new_ns)
             self._ap, self._stations, self._ssids = wiring.ap, wiring.stations, wiring.ssids
+            # A bridge carries frames (and health() calls it up) only once linkwatch has run:
+            # up to a second after its port came up on a loaded host. Built means usable.
+            with self._ap.iproute() as ipr:
+                for ssid in self._ssids.values():
+                    _wait_operstate_up(ipr, ssid.bridge_index, f"bridge {ssid.bridge}")
         self.build_s = time.perf_counter() - started
         log.info("LAN %s up in %.1f ms", self.prefix, self.build_s * 1e3)
 
