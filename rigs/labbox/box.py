@@ -117,7 +117,8 @@ class LabBox(Service):
             part.stop()
         if self._mgmt:
             self._mgmt = False
-            _delete_link(MGMT_RIG_IFACE)
+            with contextlib.suppress(Exception):
+                Netns.current().delete_link(MGMT_RIG_IFACE)
         while self.bridges:
             stop_child(self.bridges.pop(), grace_s=3.0)
         while self.boards:
@@ -265,14 +266,6 @@ class LabBox(Service):
 
 MGMT_RIG_IFACE = "mgmt1"
 """The rig host's end of the phone's management link (:func:`rigs.dut.sim_bench.mgmt_link`)."""
-
-
-def _delete_link(ifname: str) -> None:
-    """Delete ``ifname`` from this namespace (its veth peer goes with it), if it is there."""
-    with contextlib.suppress(Exception), Netns.current().iproute() as ipr:
-        found = ipr.link_lookup(ifname=ifname)
-        if found:
-            ipr.link("del", index=found[0])
 
 
 def _local_path(text: str, key: str) -> Path:

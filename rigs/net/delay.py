@@ -19,6 +19,7 @@ uniform extra delay per frame and can reorder frames, like a real radio's retrie
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import heapq
 import itertools
@@ -107,13 +108,8 @@ class DelayRelay(Switch):
         for sock in self._socks:
             sock.close()
         self._socks.clear()
-        try:
-            with self.lan.ap.iproute() as ipr:
-                found = ipr.link_lookup(ifname=self._near)
-                if found:
-                    ipr.link("del", index=found[0])  # takes its peer with it
-        except RigFault:
-            pass  # the LAN is already gone, and the veth with it
+        with contextlib.suppress(RigFault):  # the LAN is already gone, and the veth with it
+            self.lan.ap.delete_link(self._near)  # takes its peer with it
 
     def _due(self) -> float:
         extra = self._random.uniform(0.0, self.jitter_s) if self.jitter_s else 0.0

@@ -149,9 +149,7 @@ class Lan(Handle):
         for name, ns in self._adopted.items():
             ifname = self._adopted_iface(name)
             try:
-                with ns.iproute() as ipr:
-                    for index in ipr.link_lookup(ifname=ifname):
-                        ipr.link("del", index=index)
+                ns.delete_link(ifname)
             except Exception as exc:
                 log.error("LAN %s: removing %s from %s failed: %s", self.prefix, ifname, ns, exc)
                 first = first or exc

@@ -92,7 +92,5 @@ class PortMirror(Handle):
         if not self._made:
             return
         self._made = False
-        with contextlib.suppress(Exception), self.target.iproute() as ipr:
-            found = ipr.link_lookup(ifname=self.iface)
-            if found:
-                ipr.link("del", index=found[0])
+        with contextlib.suppress(Exception):
+            self.target.delete_link(self.iface)

@@ -296,6 +296,15 @@ class Netns:
             ipr.close()
             sock.close()
 
+    def delete_link(self, ifname: str) -> bool:
+        """Delete ``ifname`` here if it exists (a veth's peer goes with it, at once, unlike a
+        namespace's links, which the kernel frees later); True when there was one."""
+        with self.iproute() as ipr:
+            found = ipr.link_lookup(ifname=ifname)
+            for index in found:
+                ipr.link("del", index=index)
+        return bool(found)
+
     def run(
         self, argv: Sequence[str], *, stdin: str | None = None, timeout_s: float = 5.0
     ) -> subprocess.CompletedProcess[str]:
