@@ -91,6 +91,7 @@ class BoxWifi(Service):
             # port (eth0, made with the server); its station's sockets name their interface.
             no_multicast_route=(RIG, PHONE),
         )
+        one_host_one_answer()
         self.lan = lan = Lan(spec, adopt={RIG: self.host, f"srv{home}": self.host})
         lan.open()
         for station, mac in ((RIG, self._mac), (PHONE, self._phone_mac)):
@@ -192,6 +193,25 @@ class BoxWifi(Service):
     def push_server(self) -> str:
         """Where the phone finds the rig's servers: the home network's ``rig_address``."""
         return str(self.home.rig_address)
+
+
+ARP_SYSCTLS = {"arp_ignore": "1", "arp_announce": "2"}
+"""What a bench PC with a wired port and a Wi-Fi adapter on one subnet needs (docs/lab-bench.md)."""
+
+
+def one_host_one_answer() -> None:
+    """ARP answers only on the interface that has the address, and asks with the right source.
+
+    Linux's default answers ARP for any of the host's addresses on every interface ("ARP
+    flux"): the phone then sends to the LAN peer's address (on ``eth0``) through the Wi-Fi
+    adapter's MAC, the segment arrives on ``wlan0``, and a socket bound to ``eth0`` answers
+    RST (seen as "connection refused" once the rig station had associated). A lab bench PC
+    with both ports on one subnet needs the same two sysctls; the box sets them in the private
+    rig host (this process's namespace, where /proc/sys/net is its own).
+    """
+    for scope in ("all", "default"):
+        for key, value in ARP_SYSCTLS.items():
+            Path(f"/proc/sys/net/ipv4/conf/{scope}/{key}").write_text(value)
 
 
 def _rig_station(bench: Bench) -> WifiStation:

@@ -292,6 +292,33 @@ def check_nft(bench: Bench, root: Path) -> CheckResult:
     return CheckResult("nf_tables", "ok", out.splitlines()[-1] if out else "ok", needed=needed)
 
 
+def check_arp(bench: Bench, root: Path) -> CheckResult:
+    """A rig host with its servers (``rig_address``) and its own Wi-Fi adapter on one subnet
+    must answer ARP only on the port that has the address: else the phone reaches a server's
+    address through the adapter's MAC and the server's socket answers RST (docs/lab-bench.md)."""
+    needed = (
+        not bench.simulated
+        and not bench.box  # the box sets them in its private rig host
+        and any(s.backend == "wpa_supplicant" for s in bench.wifi_stations)
+        and any(n.rig_address is not None for n in bench.wifi_networks)
+    )
+    conf = root / "proc/sys/net/ipv4/conf/all"
+    values = {}
+    for key in ("arp_ignore", "arp_announce"):
+        path = conf / key
+        values[key] = int(path.read_text().strip()) if path.exists() else 0
+    if values["arp_ignore"] >= 1 and values["arp_announce"] >= 2:
+        return CheckResult("ARP (one host, two ports)", "ok", f"{values}", needed=needed)
+    return CheckResult(
+        "ARP (one host, two ports)",
+        "fail",
+        f"arp_ignore={values['arp_ignore']} arp_announce={values['arp_announce']}: the rig "
+        "host may answer for its servers' addresses on its Wi-Fi adapter",
+        "sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2",
+        needed,
+    )
+
+
 def check_tun(bench: Bench, root: Path) -> CheckResult:
     needed = bench.simulated and "vpn" in bench.capabilities
     tun = root / "dev/net/tun"
@@ -354,6 +381,7 @@ CHECKS: tuple[Callable[[Bench, Path], CheckResult], ...] = (
     check_namespaces,
     check_stale_namespaces,
     check_nft,
+    check_arp,
     check_tun,
     check_openvpn,
     check_allure,

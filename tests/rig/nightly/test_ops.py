@@ -80,3 +80,24 @@ def test_doctor_reads_the_stations_own_ctrl_dir_and_trusts_the_box_for_its_stand
     lab = {r.name: r for r in run_doctor(load_bench(tmp_path / "lab.toml"), tmp_path)}
     assert "run/wpas-bench" in lab["wpa_supplicant"].detail
     assert "DIR=/run/wpas-bench" in lab["wpa_supplicant"].fix
+
+
+def test_doctor_asks_a_two_port_rig_host_for_arp_on_the_right_port(tmp_path: Path) -> None:
+    text = LAB.read_text() + '\n'.join(
+        ["", "[[wifi.networks]]", 'ssid = "Servers"', 'psk_env = "RIG_PSK_S"',
+         'subnet = "192.168.60.0/24"', 'rig_address = "192.168.60.10"', ""]
+    )  # fmt: skip
+    (tmp_path / "lab.toml").write_text(text)
+    bench = load_bench(tmp_path / "lab.toml")
+    conf = tmp_path / "proc/sys/net/ipv4/conf/all"
+    conf.mkdir(parents=True)
+    (conf / "arp_ignore").write_text("0\n")
+    (conf / "arp_announce").write_text("0\n")
+    arp = {r.name: r for r in run_doctor(bench, tmp_path)}["ARP (one host, two ports)"]
+    assert arp.needed and arp.status == "fail" and "arp_ignore=1" in arp.fix
+    (conf / "arp_ignore").write_text("1\n")
+    (conf / "arp_announce").write_text("2\n")
+    arp = {r.name: r for r in run_doctor(bench, tmp_path)}["ARP (one host, two ports)"]
+    assert arp.status == "ok"
+    box = load_bench(LAB.with_name("lab-in-a-box.toml"))
+    assert not {r.name: r for r in run_doctor(box, tmp_path)}["ARP (one host, two ports)"].needed
