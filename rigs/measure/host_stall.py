@@ -34,7 +34,9 @@ from rigs.measure.summary import DeliverySummary
 from rigs.part import Service
 from rigs.process import spawn_child, stop_child
 
-TICK_S = 0.002
+TICK_S = 0.005
+"""200 wake-ups a second: ~1 % of a core (2 ms ticks measured 2.7 %), and a 20 ms stall is still
+seen to within 5 ms. The monitor's own cost is inside every number the bench reports."""
 THRESHOLD_S = 0.02
 """A wake-up this much later than asked is a stall (well above a busy host's usual 1-5 ms)."""
 MAX_STALLS = 10_000
