@@ -20,6 +20,8 @@ import selectors
 import socket
 import threading
 
+from rigs.errors import RigFault
+from rigs.net.netns import Netns
 from rigs.part import Service
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,18 @@ class HciRelay(Service):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.connections = 0
+
+    @classmethod
+    def toward_air(cls, ns: Netns, host: str, air_hci: str) -> HciRelay:
+        """A started relay listening on ``host`` (any free port) in ``ns``, to the air's
+        ``tcp-client:HOST:PORT`` HCI endpoint: how a phone in another namespace joins the air."""
+        listen = ns.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            listen.bind((host, 0))
+        except OSError as error:
+            listen.close()
+            raise RigFault(f"HCI relay on {host}: {error}") from error
+        return cls(listen, tcp_endpoint(air_hci)).start()
 
     @property
     def address(self) -> tuple[str, int]:
@@ -122,3 +136,12 @@ class HciRelay(Service):
             with contextlib.suppress(KeyError, ValueError, OSError):
                 self._selector.unregister(sock)
             sock.close()
+
+
+def tcp_endpoint(spec: str) -> tuple[str, int]:
+    """``tcp-client:HOST:PORT`` → ``(HOST, PORT)``."""
+    scheme, _, rest = spec.partition(":")
+    host, _, port = rest.rpartition(":")
+    if scheme != "tcp-client" or not port.isdigit():
+        raise RigFault(f"the air's HCI endpoint {spec!r} is not tcp-client:HOST:PORT")
+    return host, int(port)

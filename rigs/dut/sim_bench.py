@@ -95,10 +95,7 @@ class SimDutBench(Service):
                 raise RigFault(f"agent endpoint {self.dut.endpoint}: {error}") from error
             self.agent = AgentServer(log_dir=self.log_dir, sock=listen).start()
             if self.air is not None and self.sensor is not None:
-                relay_sock = self.mgmt.socket(socket.AF_INET, socket.SOCK_STREAM)
-                relay_sock.bind((rig_ip, 0))
-                self.relay = HciRelay(relay_sock, tcp_endpoint(self.air.endpoints.hci[0]))
-                self.relay.start()
+                self.relay = HciRelay.toward_air(self.mgmt, rig_ip, self.air.endpoints.hci[0])
             self.process = SimDutProcess(
                 self.config(), netns=lan.station_ns(self.station.role), log_dir=self.log_dir
             ).start()
@@ -257,12 +254,3 @@ def mgmt_link(dut_ns: Netns, mgmt: Netns, rig_ip: str, dut_ip: str) -> None:
         ipr.addr("add", index=index, address=rig_ip, prefixlen=30)
         ipr.link("set", index=index, state="up")
         ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
-
-
-def tcp_endpoint(spec: str) -> tuple[str, int]:
-    """``tcp-client:HOST:PORT`` → ``(HOST, PORT)``."""
-    scheme, _, rest = spec.partition(":")
-    host, _, port = rest.rpartition(":")
-    if scheme != "tcp-client" or not port.isdigit():
-        raise RigFault(f"the air's HCI endpoint {spec!r} is not tcp-client:HOST:PORT")
-    return host, int(port)

@@ -35,7 +35,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -52,7 +51,6 @@ from rigs.dut.sim_bench import (
     mgmt_addresses,
     mgmt_link,
     phone_lan_config,
-    tcp_endpoint,
 )
 from rigs.errors import RigFault
 from rigs.labbox.wifi import BoxWifi
@@ -229,9 +227,7 @@ class LabBox(Service):
             self._mgmt = True
             mgmt_link(netns, Netns.current(), rig_ip, dut_ip)
             if "ble" in config:
-                listen = Netns.current().socket(socket.AF_INET, socket.SOCK_STREAM)
-                listen.bind((rig_ip, 0))
-                self.relay = HciRelay(listen, tcp_endpoint(air_hci)).start()
+                self.relay = HciRelay.toward_air(Netns.current(), rig_ip, air_hci)
                 config["ble"]["hci"] = self.relay.transport_spec
             config.update(
                 phone_lan_config(
