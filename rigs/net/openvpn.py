@@ -292,9 +292,13 @@ class OpenVpnProcess(Closing):
             return ""
 
     def log_tail(self, lines: int = 8) -> str:
-        """The last lines of the log, without the rig's own management polling."""
+        """The last lines of the log, without the rig's own management polling, after the last
+        error lines seen (``VERIFY ERROR``, ``TLS Error``...): a client that failed and
+        restarted would otherwise show only its restart in the tail, not why."""
         text = [ln for ln in self.log_text().strip().splitlines() if "MANAGEMENT:" not in ln]
-        return " | ".join(text[-lines:]) or "(empty log)"
+        tail = text[-lines:]
+        errors = [ln for ln in text[:-lines] if "ERROR" in ln or "Error" in ln][-2:]
+        return " | ".join(errors + tail) or "(empty log)"
 
     def _dir(self) -> Path:
         return present(self.workdir, RigFault(f"openvpn {self.name} has no directory yet"))
