@@ -81,6 +81,10 @@ class Bench:
     file: Path
     box: bool = False
     """``[bench] box = true``: the run starts the lab-in-a-box stand-ins first (rigs.labbox)."""
+    box_wifi: str = "sim"
+    """``[bench] box_wifi``: what stands in for the AP and adapters. ``"sim"``: the rig's radio
+    model behind real control protocols; ``"hwsim"``: real hostapd and wpa_supplicant on
+    mac80211_hwsim radios (the VM bench's guest, rigs.labbox.hwsim)."""
     serial: tuple[SerialBoard, ...] = ()
     ble: tuple[BlePeripheral, ...] = ()
     ble_link: LinkParams = field(default_factory=LinkParams)
@@ -173,6 +177,9 @@ def load_bench(path: str | Path | None = None) -> Bench:
     return parse_bench(raw, file=file)
 
 
+BOX_WIFI = ("sim", "hwsim")
+
+
 def parse_bench(raw: Mapping[str, object], *, file: Path) -> Bench:
     """Validate an already-parsed bench document (see :func:`load_bench`)."""
     top = Table(raw, file=str(file), where="")
@@ -183,6 +190,9 @@ def parse_bench(raw: Mapping[str, object], *, file: Path) -> Bench:
     box = head.flag("box", False)
     if box and kind != "lab":
         raise head.error("box", 'a box stands in for lab hardware: only on kind = "lab"')
+    box_wifi = head.choice("box_wifi", BOX_WIFI, "sim")
+    if box_wifi != "sim" and not box:
+        raise head.error("box_wifi", "says what the box's Wi-Fi is: only with box = true")
     head.finish()
 
     serial = tuple(parse_serial_board(t) for t in top.tables("serial"))
@@ -227,6 +237,7 @@ def parse_bench(raw: Mapping[str, object], *, file: Path) -> Bench:
         kind=kind,
         file=file,
         box=box,
+        box_wifi=box_wifi,
         serial=serial,
         ble=ble,
         ble_link=ble_link,
