@@ -15,7 +15,9 @@ simulated-bench fixtures) open them:
   Bumble backend opens H4 over a tty exactly as it would an nRF52840 HCI-UART dongle;
 - the **Wi-Fi LAN** when the bench has ``[[wifi.networks]]`` (:mod:`rigs.labbox.wifi`): the AP
   behind hostapd control sockets, the rig host's wired port and Wi-Fi station, a mirror of the
-  phone's AP port at ``air_iface`` (only inside :mod:`rigs.labbox.private`);
+  phone's AP port at ``air_iface`` (only inside :mod:`rigs.labbox.private`); with
+  ``box_wifi = "hwsim"`` real hostapd and wpa_supplicant on mac80211_hwsim radios instead
+  (:mod:`rigs.labbox.hwsim`, the VM bench's guest);
 - the **phone** (with its watch): ``python -m rigs.dut.sim`` as a separate process that dials the
   bench's ``[dut] endpoint`` over TCP and speaks only the agent protocol; its BLE central reaches
   the air over TCP (a phone's own radio, which the rig does not own). With Wi-Fi it runs in its
@@ -53,6 +55,7 @@ from rigs.dut.sim_bench import (
     phone_lan_config,
 )
 from rigs.errors import RigFault
+from rigs.labbox.hwsim import HwsimWifi
 from rigs.labbox.wifi import BoxWifi
 from rigs.net.netns import Netns
 from rigs.part import Service, taken, undone_on_error
@@ -83,7 +86,7 @@ class LabBox(Service):
         self.boards: list[EmulatorProcess] = []
         self.links: list[Path] = []
         self.bridges: list[subprocess.Popen[bytes]] = []
-        self.wifi: BoxWifi | None = None
+        self.wifi: BoxWifi | HwsimWifi | None = None
         self.relay: HciRelay | None = None
         self.dut: SimDutProcess | None = None
         self._mgmt = False
@@ -103,7 +106,9 @@ class LabBox(Service):
                 transport = peripheral.hci_transport
                 if transport is not None and transport.startswith("serial:"):
                     self._start_uart_hci(transport, air_hci)
-            if self.bench.wifi_networks:
+            if self.bench.wifi_networks and self.bench.box_wifi == "hwsim":
+                self.wifi = HwsimWifi(self.bench, log_dir=self.log_dir).start()
+            elif self.bench.wifi_networks:
                 self.wifi = BoxWifi(self.bench).start()
             if self.bench.dut is not None and self.bench.dut.backend == "app":
                 self._start_phone(air_hci)

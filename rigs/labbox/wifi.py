@@ -55,9 +55,9 @@ class BoxWifi(Service):
 
     def __init__(self, bench: Bench) -> None:
         self.bench = bench
-        self.station = _rig_station(bench)
+        self.station = rig_station(bench)
         self.ctrl_dir = Path(self.station.ctrl_dir)
-        self.home = _home_network(bench)
+        self.home = home_network(bench)
         self.host = Netns.current()
         self.lan: Lan | None = None
         self.supplicant: SimulatedSupplicant | None = None
@@ -115,7 +115,7 @@ class BoxWifi(Service):
         self.hostapd = HostapdCtrlServer(ap, sockets).start()
         self.mirror = PortMirror(lan.ap, lan.ap_port(PHONE), self.host, str(self.home.air_iface))
         self.mirror.open()
-        self._phone_knows(nets)
+        phone_knows(self.phone_ctrl, nets)
 
     @property
     def _mac(self) -> str:
@@ -124,26 +124,6 @@ class BoxWifi(Service):
     @property
     def _phone_mac(self) -> str:
         return str(self.home.phone_mac)
-
-    def _phone_knows(self, nets: Sequence[WifiNetwork]) -> None:
-        """Every bench SSID as a known network of the phone's station, all enabled."""
-        ctrl = CtrlClient(self.phone_ctrl, timeout=2.0)
-
-        def ok(command: str, what: str) -> None:
-            if ctrl.request(command).strip() != "OK":
-                raise RigFault(f"the box's phone station refused {what}")
-
-        try:
-            for net in nets:
-                net_id = ctrl.request("ADD_NETWORK").strip()
-                ok(f"SET_NETWORK {net_id} ssid {net.ssid.encode().hex()}", f"SSID {net.ssid!r}")
-                if net.psk_env:  # the key crosses the control socket only, never a log
-                    ok(f'SET_NETWORK {net_id} psk "{os.environ[net.psk_env]}"', f"{net.psk_env}")
-                else:
-                    ok(f"SET_NETWORK {net_id} key_mgmt NONE", f"open {net.ssid!r}")
-                ok(f"ENABLE_NETWORK {net_id}", f"enabling {net.ssid!r}")
-        finally:
-            ctrl.close()
 
     def stop(self) -> None:
         """Mirror, AP control, radio, LAN: newest first; generated keys forgotten (idempotent)."""
@@ -199,6 +179,28 @@ ARP_SYSCTLS = {"arp_ignore": "1", "arp_announce": "2"}
 """What a bench PC with a wired port and a Wi-Fi adapter on one subnet needs (docs/lab-bench.md)."""
 
 
+def phone_knows(ctrl_path: Path, nets: Sequence[WifiNetwork]) -> None:
+    """Every bench SSID as a known network of the phone's station, all enabled (as a phone that
+    has joined each of them once). Its key crosses the control socket only, never a log."""
+    ctrl = CtrlClient(ctrl_path, timeout=2.0)
+
+    def ok(command: str, what: str) -> None:
+        if ctrl.request(command).strip() != "OK":
+            raise RigFault(f"the box's phone station refused {what}")
+
+    try:
+        for net in nets:
+            net_id = ctrl.request("ADD_NETWORK").strip()
+            ok(f"SET_NETWORK {net_id} ssid {net.ssid.encode().hex()}", f"SSID {net.ssid!r}")
+            if net.psk_env:
+                ok(f'SET_NETWORK {net_id} psk "{os.environ[net.psk_env]}"', f"{net.psk_env}")
+            else:
+                ok(f"SET_NETWORK {net_id} key_mgmt NONE", f"open {net.ssid!r}")
+            ok(f"ENABLE_NETWORK {net_id}", f"enabling {net.ssid!r}")
+    finally:
+        ctrl.close()
+
+
 def one_host_one_answer() -> None:
     """ARP answers only on the interface that has the address, and asks with the right source.
 
@@ -214,7 +216,7 @@ def one_host_one_answer() -> None:
             Path(f"/proc/sys/net/ipv4/conf/{scope}/{key}").write_text(value)
 
 
-def _rig_station(bench: Bench) -> WifiStation:
+def rig_station(bench: Bench) -> WifiStation:
     """The one rig station the box can stand in for: a wpa_supplicant adapter on ``wlan0``."""
     if len(bench.wifi_stations) != 1:
         raise RigFault(f"bench {bench.name!r}: the box stands in for one [[wifi.stations]] entry")
@@ -230,7 +232,7 @@ def _rig_station(bench: Bench) -> WifiStation:
     return station
 
 
-def _home_network(bench: Bench) -> WifiNetwork:
+def home_network(bench: Bench) -> WifiNetwork:
     """The network the rig host is wired to: the one with ``rig_address`` (and the air)."""
     homes = [n for n in bench.wifi_networks if n.rig_address is not None]
     if len(homes) != 1:
