@@ -8,6 +8,17 @@ use to say "the DUT sent" or "the DUT did not send".
 The capture is an AF_PACKET socket in the AP namespace bound to ``ap-<station>``. Frames the
 station transmitted arrive there as *incoming*; frames the AP forwards towards the station are
 *outgoing* (``PACKET_OUTGOING``) and are kept apart, so "sent by the station" stays exact.
+
+A lab bench names one interface of the rig host (``air_iface``) with the phone's MAC; what its
+frames mean depends on what the interface is:
+
+- a **mirror** (SPAN) port: both directions arrive as incoming; the phone's frames carry its
+  source MAC, every other frame was on its way to it; the port's own transmissions are not air;
+- the **AP's own radio port** (the rig host runs the AP: a wireless interface in AP mode, the
+  VM bench's hostapd): frames every station sent arrive as incoming, so only those with the
+  phone's source MAC count as its sends; what the AP transmits is outgoing, and counts as
+  towards the phone when it is addressed to it or to a group (the AP's re-broadcast of the
+  phone's own group frames excluded). :func:`is_radio_port` tells the two apart.
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ import socket
 import struct
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import NamedTuple, Self
 
 from rigs.net.netns import Netns
@@ -52,7 +64,13 @@ class AirCapture(PacketCapture):
     kernel_stamps = True
 
     def __init__(
-        self, ap: Netns, port: str, *, max_frames: int = 100_000, station_mac: str | None = None
+        self,
+        ap: Netns,
+        port: str,
+        *,
+        max_frames: int = 100_000,
+        station_mac: str | None = None,
+        radio_port: bool = False,
     ) -> None:
         super().__init__(ap, port, where=port)
         self.ap, self.port, self.max_frames = ap, port, max_frames
@@ -62,6 +80,8 @@ class AirCapture(PacketCapture):
         """Set on a mirror port (a lab's ``air_iface``): both directions arrive as incoming
         there, so the station's frames are those with its source MAC; the port's own
         transmissions are not the air's and are dropped."""
+        self.radio_port = radio_port
+        """With ``station_mac``: the port is the AP's own radio (see the module docstring)."""
         self.frames_not_kept = 0
         self.link_down_events = 0
         self._frames: list[Frame] = []
@@ -84,8 +104,16 @@ class AirCapture(PacketCapture):
     def _on_frame(self, data: bytes, *, outgoing: bool, ancdata: Ancillary) -> None:
         if self.station_mac is None:
             self._record(data, from_station=not outgoing, stamp=ancdata)
+            return
+        from_phone = data[6:12] == self.station_mac
+        if not self.radio_port:
+            if not outgoing:
+                self._record(data, from_station=from_phone, stamp=ancdata)
         elif not outgoing:
-            self._record(data, from_station=data[6:12] == self.station_mac, stamp=ancdata)
+            if from_phone:  # another station's sends are not the phone's air
+                self._record(data, from_station=True, stamp=ancdata)
+        elif not from_phone and (data[0:6] == self.station_mac or data[0] & 1):
+            self._record(data, from_station=False, stamp=ancdata)
 
     def _record(self, data: bytes, *, from_station: bool, stamp: Ancillary) -> None:
         ip = parse_ethernet(data)
@@ -177,6 +205,12 @@ class AirCapture(PacketCapture):
         with open(path, "wb") as out:
             out.write(data)
         return len(data)
+
+
+def is_radio_port(iface: str) -> bool:
+    """Whether ``iface`` of this process's namespace is a wireless interface (an AP's radio),
+    not a wired or mirror port (``/sys`` shows the namespace that mounted it: this one here)."""
+    return Path(f"/sys/class/net/{iface}/phy80211").exists()
 
 
 def _udp_to(frame: Frame, dst: tuple[str, int]) -> bool:
