@@ -158,7 +158,14 @@ class Agent:
             self._stop(pid, grace=1.0)
 
 
+PRIVATE_HOST_ENV = "RIGS_LABBOX_HOST"
+"""rigs.labbox.host's marker (copied: this module imports nothing of the rig's). The guest has no
+network device of its own, so its namespace is a private rig host: the lab box may build its
+LAN here, as in ``python -m rigs.labbox.private``."""
+
+
 def main() -> int:
+    os.environ[PRIVATE_HOST_ENV] = str(os.stat("/proc/self/ns/net").st_ino)
     port = os.path.join(PORT_DIR, CONTROL_PORT)
     fd = os.open(port, os.O_RDWR)
     agent = Agent(fd)

@@ -1,7 +1,7 @@
 """Daemons the guest needs but the host must not have on its PATH: extracted .debs.
 
 The guest sees the host's root, so a program installed on the host is a program in the guest.
-hostapd and wpa_supplicant are the exception: the project's fresh-machine check requires a host
+hostapd, wpa_supplicant (with wpa_cli) and iw are the exception: the project's fresh-machine check requires a host
 *without* them on the PATH. So the VM bench takes them from Debian's own packages, downloaded
 with ``apt-get download`` (the ordinary client, the Debian archive) and unpacked with
 ``dpkg -x`` into a cache folder that the guest reads; their libraries (libnl, libssl, libpcsclite)
@@ -16,15 +16,15 @@ from pathlib import Path
 
 from rigs.vm.host import VmUnavailable
 
-WIFI_PACKAGES = ("hostapd", "wpasupplicant")
-WIFI_PROGRAMS = ("usr/sbin/hostapd", "sbin/wpa_supplicant")
+WIFI_PACKAGES = ("hostapd", "wpasupplicant", "iw")
+WIFI_PROGRAMS = ("usr/sbin/hostapd", "sbin/wpa_supplicant", "sbin/wpa_cli", "sbin/iw")
 
 
 def wifi_root(cache: Path) -> Path:
     """A root holding hostapd and wpa_supplicant: ``cache`` (filled on first use) or ``/``."""
     if all((cache / p).exists() for p in WIFI_PROGRAMS):
         return cache
-    if shutil.which("hostapd") and shutil.which("wpa_supplicant"):
+    if all(shutil.which(Path(p).name) for p in WIFI_PROGRAMS):
         return Path("/")
     for tool in ("apt-get", "dpkg"):
         if shutil.which(tool) is None:

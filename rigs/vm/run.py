@@ -21,10 +21,13 @@ import sys
 import time
 from pathlib import Path
 
-from rigs.bench import load_bench
+from rigs.bench import Bench, load_bench
 from rigs.ble.sim import AirProcess
+from rigs.labbox.hwsim_daemons import WIFI_ROOT_ENV
+from rigs.tools.debs import ProgramUnavailable, ensure_program
 from rigs.vm.bluez import air_link, lab_air_config, start_bluez
 from rigs.vm.guest import Guest
+from rigs.vm.debs import wifi_root
 from rigs.vm.host import VmUnavailable, probe
 
 DEFAULT_BENCH = Path("fixtures/benches/vm.toml")
@@ -60,12 +63,19 @@ def run_pytest(bench_path: Path, share: Path, pytest_args: list[str]) -> int:
         return 2
     share = share.resolve()
     share.mkdir(parents=True, exist_ok=True)
+    try:
+        guest_env = _programs_for(bench, share)
+    except (VmUnavailable, ProgramUnavailable) as exc:
+        print(f"vm bench unavailable: {exc}", file=sys.stderr)
+        return UNAVAILABLE
     env: dict[str, str | float | None] = {**host.environment()}
     with AirProcess(config, log_dir=share / "air") as air:
         links = air_link(air.endpoints.hci[0])
         with Guest(host, share, tcp_links=links, host_clock=True) as guest:
             env["vm.boot_s"] = round(guest.boot_s or 0.0, 1)
             t0 = time.monotonic()
+            if "vpn" in bench.capabilities:  # /dev/net/tun for OpenVPN, server and phone
+                guest.run(["modprobe", "tun"], timeout=60)
             start_bluez(guest)
             env["vm.bluez_up_s"] = round(time.monotonic() - t0, 1)
             env_file = share / ENV_FILE
@@ -85,6 +95,7 @@ def run_pytest(bench_path: Path, share: Path, pytest_args: list[str]) -> int:
                     "RIGS_LEASE_DIR": "/tmp/rigs-leases",
                     "PYTHONDONTWRITEBYTECODE": "1",
                     "MPLBACKEND": "Agg",
+                    **guest_env,
                 },
                 check=False,
             )
@@ -95,6 +106,19 @@ def run_pytest(bench_path: Path, share: Path, pytest_args: list[str]) -> int:
     sys.stderr.write(result.stderr)
     print(f"vm bench: {json.dumps(env)}")
     return 1 if result.rc is None else result.rc
+
+
+def _programs_for(bench: Bench, share: Path) -> dict[str, str]:
+    """Fetch on the host what the guest's suites need and the host's PATH must not have: the
+    real Wi-Fi daemons (a ``box_wifi = "hwsim"`` bench) and OpenVPN (a bench with a VPN). The
+    guest has no network, so nothing can be fetched in there; it reads them through its
+    read-only view of the host. The variables the guest command gets."""
+    extra: dict[str, str] = {}
+    if bench.box and bench.box_wifi == "hwsim":
+        extra[WIFI_ROOT_ENV] = str(wifi_root(share / "wifi-root"))
+    if "vpn" in bench.capabilities:
+        ensure_program("openvpn")
+    return extra
 
 
 def main(argv: list[str] | None = None) -> int:
