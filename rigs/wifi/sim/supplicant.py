@@ -24,7 +24,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TypeVar
 
@@ -167,29 +167,25 @@ class SimulatedSupplicant(Service):
 
     def set_association_delay(self, seconds: float) -> None:
         """Time every later association spends in ASSOCIATING."""
-        if seconds < 0:
-            raise ValueError("association delay must be >= 0")
-
-        def apply() -> None:
-            self._timing.association_delay_s = seconds
-
-        self._run(apply)
+        self._retime(association_delay_s=_duration(seconds, "association delay"))
 
     def set_scan_duration(self, seconds: float) -> None:
         """How long every later scan runs (a real radio's full-band scan takes seconds)."""
-        if seconds < 0:
-            raise ValueError("scan duration must be >= 0")
-
-        def apply() -> None:
-            self._timing.scan_s = seconds
-
-        self._run(apply)
+        self._retime(scan_s=_duration(seconds, "scan duration"))
 
     def set_scan_fails(self, fails: bool = True) -> None:
         """Every later scan fails (``CTRL-EVENT-SCAN-FAILED ret=-1``), as a driver with no radio."""
+        self._retime(scan_fails=fails)
+
+    def _retime(self, **change: float) -> None:
+        """Change :class:`Timing` fields on the loop thread, where the radio reads them."""
+        unknown = sorted(set(change) - {f.name for f in fields(Timing)})
+        if unknown:
+            raise TypeError(f"Timing has no field {', '.join(unknown)}")
 
         def apply() -> None:
-            self._timing.scan_fails = fails
+            for name, value in change.items():
+                setattr(self._timing, name, value)
 
         self._run(apply)
 
@@ -257,3 +253,10 @@ class SimulatedSupplicant(Service):
         if self._own_dir is not None:
             shutil.rmtree(self._own_dir, ignore_errors=True)
             self._own_dir = None
+
+
+def _duration(seconds: float, what: str) -> float:
+    """``seconds``, or ValueError naming ``what``: a negative time is the caller's mistake."""
+    if seconds < 0:
+        raise ValueError(f"{what} must be >= 0")
+    return seconds
