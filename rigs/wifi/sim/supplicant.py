@@ -191,33 +191,38 @@ class SimulatedSupplicant(Service):
 
     def set_reject_keys(self, ap: str, reject: bool = True) -> None:
         """AP (BSSID or SSID) refuses every key, as after a key rotation on the AP."""
-        targets = self._aps(ap)
 
-        def apply() -> None:
-            for target in targets:
-                target.reject_all_keys = reject
+        def refuse(target: AccessPoint) -> None:
+            target.reject_all_keys = reject
 
-        self._run(apply)
+        self._each_ap(ap, refuse)
 
     def vanish_ap(self, ap: str) -> None:
         """AP (BSSID or SSID) goes off the air: its station is disconnected, scans lose it."""
-        targets = self._aps(ap)
 
-        def apply() -> None:
-            for target in targets:
-                target.in_range = False
-                for iface in self._ifaces.values():
-                    iface.ap_lost(target.bssid)
+        def vanish(target: AccessPoint) -> None:
+            target.in_range = False
+            for iface in self._ifaces.values():
+                iface.ap_lost(target.bssid)
 
-        self._run(apply)
+        self._each_ap(ap, vanish)
 
     def restore_ap(self, ap: str) -> None:
         """AP comes back in range; stations that still want it re-join at their next scan."""
+
+        def restore(target: AccessPoint) -> None:
+            target.in_range = True
+
+        self._each_ap(ap, restore)
+
+    def _each_ap(self, ap: str, change: Callable[[AccessPoint], None]) -> None:
+        """``change`` every AP ``ap`` names (an SSID may name several BSSs) on the loop thread,
+        where the radio reads them; an unknown name fails before anything changes."""
         targets = self._aps(ap)
 
         def apply() -> None:
             for target in targets:
-                target.in_range = True
+                change(target)
 
         self._run(apply)
 
