@@ -77,10 +77,26 @@ class Table:
         self._read.add(name)
         return self.text(name) if name in self._data else None
 
-    def integer(self, name: str, default: int | _Missing = REQUIRED, *, minimum: int = 0) -> int:
+    def integer(
+        self,
+        name: str,
+        default: int | _Missing = REQUIRED,
+        *,
+        minimum: int = 0,
+        maximum: int | None = None,
+    ) -> int:
         value = self._get(name, int, default)
         if value < minimum:
             raise self.error(name, f"must be at least {minimum}, not {value}")
+        if maximum is not None and value > maximum:
+            raise self.error(name, f"must be at most {maximum}, not {value}")
+        return value
+
+    def opt_matching(self, name: str, pattern: re.Pattern[str], example: str) -> str | None:
+        """:meth:`opt_text`, refused unless ``pattern`` matches; the error shows ``example``."""
+        value = self.opt_text(name)
+        if value is not None and not pattern.match(value):
+            raise self.error(name, f"must look like {example}, not {value!r}")
         return value
 
     def number(

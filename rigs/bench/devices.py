@@ -186,11 +186,9 @@ def _emulator_faults(table: Table) -> dict[str, dict[str, object]]:
 def parse_ble_peripheral(table: Table, default_link: LinkParams) -> BlePeripheral:
     peripheral_id = ident(table)
     name = table.opt_text("name")
-    address = table.opt_text("address")
+    address = table.opt_matching("address", _BLE_ADDRESS, "F0:00:00:00:00:01")
     if name is None and address is None:
         raise table.error("name", "missing: a peripheral needs a name or an address")
-    if address is not None and not _BLE_ADDRESS.match(address):
-        raise table.error("address", f"must look like F0:00:00:00:00:01, not {address!r}")
     backend = table.text("backend", "sim")
     if backend not in ("sim", "bluez") and not backend.startswith("bumble:"):
         raise table.error("backend", f"must be sim, bluez or bumble:<transport>, not {backend!r}")

@@ -129,11 +129,9 @@ def parse_wifi_station(table: Table) -> WifiStation:
     station_id = ident(table)
     backend = table.choice("backend", ("sim", "wpa_supplicant"), "sim")
     iface = table.opt_text("iface")
-    mac = table.opt_text("mac")
+    mac = table.opt_matching("mac", MAC, "02:00:00:00:00:01")
     if backend == "wpa_supplicant" and iface is None and mac is None:
         raise table.error("mac", "missing: a real adapter is chosen by mac (or iface)")
-    if mac is not None and not MAC.match(mac):
-        raise table.error("mac", f"must look like 02:00:00:00:00:01, not {mac!r}")
     role = table.opt_text("role")
     if role is not None and not re.match(r"^[a-z][a-z0-9]{0,7}$", role):
         raise table.error("role", f"must be a short lowercase name (rig, dut), not {role!r}")
@@ -160,18 +158,16 @@ def parse_wifi_network(table: Table) -> WifiNetwork:
         subnet = ipaddress.IPv4Network(subnet_text)
     except ValueError as exc:
         raise table.error("subnet", f"not an IPv4 subnet: {exc}") from None
-    bssid = table.opt_text("bssid")
-    if bssid is not None and not MAC.match(bssid):
-        raise table.error("bssid", f"must look like 02:00:00:00:01:00, not {bssid!r}")
+    bssid = table.opt_matching("bssid", MAC, "02:00:00:00:01:00")
     channel = table.integer("channel", 6, minimum=1)
     if not (channel <= 14 or 32 <= channel <= 177):
         raise table.error("channel", f"{channel} is neither 2.4 GHz (1-14) nor 5 GHz (32-177)")
     signal_dbm = table.integer("signal_dbm", -45, minimum=-120)
     if signal_dbm > 0:
         raise table.error("signal_dbm", f"must be at most 0 dBm, not {signal_dbm}")
-    push_port = table.integer("push_port", 0, minimum=1) if table.has("push_port") else None
-    if push_port is not None and push_port > 65535:
-        raise table.error("push_port", f"must be at most 65535, not {push_port}")
+    push_port = (
+        table.integer("push_port", 0, minimum=1, maximum=65535) if table.has("push_port") else None
+    )
     rig_address = _host_in(table, "rig_address", subnet)
     peer_address = _host_in(table, "peer_address", subnet)
     if peer_address is not None and peer_address == rig_address:
@@ -179,18 +175,14 @@ def parse_wifi_network(table: Table) -> WifiNetwork:
             "peer_address",
             f"{peer_address} is the rig_address (the VPN server's): give the LAN peer its own",
         )
-    vpn_port = table.integer("vpn_port", 1194, minimum=1)
-    if vpn_port > 65535:
-        raise table.error("vpn_port", f"must be at most 65535, not {vpn_port}")
+    vpn_port = table.integer("vpn_port", 1194, minimum=1, maximum=65535)
     hostapd_ctrl = table.opt_text("hostapd_ctrl")
     if hostapd_ctrl is not None and not hostapd_ctrl.startswith("/"):
         raise table.error("hostapd_ctrl", f"must be an absolute socket path, not {hostapd_ctrl!r}")
     air_iface = table.opt_text("air_iface")
     if air_iface is not None and not IFNAME.match(air_iface):
         raise table.error("air_iface", f"not an interface name (1-15 of a-z0-9_.-): {air_iface!r}")
-    phone_mac = table.opt_text("phone_mac")
-    if phone_mac is not None and not MAC.match(phone_mac):
-        raise table.error("phone_mac", f"must look like 02:00:00:00:00:01, not {phone_mac!r}")
+    phone_mac = table.opt_matching("phone_mac", MAC, "02:00:00:00:00:01")
     if air_iface is not None and phone_mac is None:
         raise table.error(
             "phone_mac",
@@ -250,9 +242,7 @@ def parse_multicast_group(table: Table) -> MulticastGroup:
         raise table.error("group", f"not an IPv4 address: {text!r}") from None
     if not group.is_multicast:
         raise table.error("group", f"{text} is not a multicast address (224.0.0.0/4)")
-    port = table.integer("port", minimum=1)
-    if port > 65535:
-        raise table.error("port", f"must be at most 65535, not {port}")
+    port = table.integer("port", minimum=1, maximum=65535)
     table.finish()
     return MulticastGroup(id=group_id, group=group, port=port)
 

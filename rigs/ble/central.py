@@ -43,7 +43,7 @@ from rigs.ble.sim.watch_protocol import (
 from rigs.errors import HardwareGone, HardwareTimeout
 from rigs.measure.clock import ClockMapping
 from rigs.measure.recorder import PathRecorder
-from rigs.part import present
+from rigs.part import present, taken
 
 logger = logging.getLogger(__name__)
 
@@ -311,12 +311,11 @@ class BleCentral:
     async def close(self) -> None:
         """Stop reconnecting and disconnect (idempotent)."""
         self._closing = True
-        task, self._reconnect = self._reconnect, None
-        if task is not None:
+        for task in taken(self, "_reconnect"):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        client, self._client = self._client, None
-        if client is not None and client.is_connected:
-            with contextlib.suppress(BleakError, TimeoutError):
-                await client.disconnect()
+        for client in taken(self, "_client"):
+            if client.is_connected:
+                with contextlib.suppress(BleakError, TimeoutError):
+                    await client.disconnect()

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rigs.measure.summary import DeliverySummary
-from rigs.part import Service
+from rigs.part import Service, taken
 from rigs.process import spawn_child, stop_child
 
 TICK_S = 0.005
@@ -82,8 +82,7 @@ class HostStallMonitor(Service):
         return self
 
     def stop(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is not None:
+        for proc in taken(self, "_proc"):
             stop_child(proc, grace_s=1.0)
             if proc.stdout is not None:
                 proc.stdout.close()

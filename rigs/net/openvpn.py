@@ -33,7 +33,7 @@ from pathlib import Path
 from rigs.errors import HardwareTimeout, RigFault
 from rigs.net.netns import Netns
 from rigs.net.openvpn_pki import Credentials
-from rigs.part import Closing, present
+from rigs.part import Closing, present, taken
 from rigs.process import spawn_child, stop_child
 from rigs.tools.debs import ensure_program
 
@@ -274,8 +274,7 @@ class OpenVpnProcess(Closing):
 
     def stop(self, grace_s: float = 3.0) -> int | None:
         """SIGTERM then SIGKILL by pid; the directory stays until :meth:`cleanup` (the log)."""
-        proc, self._proc = self._proc, None
-        if proc is not None:
+        for proc in taken(self, "_proc"):
             self.returncode = stop_child(proc, grace_s)
         return self.returncode
 

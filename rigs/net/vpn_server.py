@@ -31,7 +31,7 @@ from rigs.net.openvpn import (
 )
 from rigs.net.openvpn_pki import BenchCa
 from rigs.net.tun_capture import TunCapture
-from rigs.part import Service, present, undone_on_error
+from rigs.part import Service, present, taken, undone_on_error
 from rigs.wait import wait_until
 
 
@@ -77,9 +77,8 @@ class VpnServer(Service):
 
     def stop(self) -> None:
         """Stop the capture and the daemon (by pid); keep the log text, remove the directory."""
-        capture, self._capture = self._capture, None
         try:
-            if capture is not None:
+            for capture in taken(self, "_capture"):
                 capture.stop()
         finally:
             self.process.stop()

@@ -16,33 +16,21 @@ import os
 import re
 import shutil
 import stat
-import subprocess
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 from rigs.bench import Bench
+from rigs.ops.check import CheckResult, run_command
+from rigs.ops.doctor_kernel import (
+    check_arp,
+    check_namespaces,
+    check_nft,
+    check_stale_namespaces,
+    check_tun,
+)
 from rigs.report.generate import ALLURE_VERSION, MIN_NODE_MAJOR, default_tools_dir
 from rigs.tools.debs import ProgramUnavailable, find_program, version
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    name: str
-    status: str  # ok | warn | fail
-    detail: str
-    fix: str = ""
-    needed: bool = False
-
-
-def _run(cmd: list[str], timeout_s: float = 10.0) -> tuple[int, str]:
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return 127, str(exc)
-    return done.returncode, (done.stdout + done.stderr).strip()
 
 
 def _pins(extras: set[str]) -> list[tuple[str, str, str | None]]:
@@ -95,7 +83,7 @@ def check_bluez(bench: Bench, root: Path) -> CheckResult:
     )
     if daemon is None:
         return CheckResult("BlueZ", "fail", "bluetoothd not found", "apt-get install bluez", needed)
-    _, version = _run([daemon, "--version"])
+    _, version = run_command([daemon, "--version"])
     if not (root / "run/dbus/system_bus_socket").exists():
         return CheckResult(
             "BlueZ",
@@ -205,132 +193,6 @@ def check_serial(bench: Bench, root: Path) -> CheckResult:
     return CheckResult("serial ports", "ok", detail, needed=needed)
 
 
-_USERNS_OFF = (
-    (
-        "proc/sys/kernel/unprivileged_userns_clone",
-        "unprivileged user namespaces disabled",
-        "sysctl -w kernel.unprivileged_userns_clone=1",
-    ),
-    (
-        "proc/sys/user/max_user_namespaces",
-        "user.max_user_namespaces is 0",
-        "sysctl -w user.max_user_namespaces=15000",
-    ),
-)
-"""The sysctls (under ``root``) that switch user namespaces off when 0: what it means, the fix."""
-
-
-def check_namespaces(bench: Bench, root: Path) -> CheckResult:
-    # The lab in a box builds its Wi-Fi LAN in namespaces as the simulated bench does.
-    needed = (bench.simulated or bench.box) and bool(
-        bench.capabilities & {"wifi", "multicast", "vpn"}
-    )
-    for knob, problem, fix in _USERNS_OFF:
-        path = root / knob
-        if path.exists() and path.read_text().strip() == "0":
-            return CheckResult("namespaces", "fail", problem, fix, needed)
-    if shutil.which("unshare") is None:
-        return CheckResult(
-            "namespaces", "fail", "unshare not found", "apt-get install util-linux", needed
-        )
-    cmd = (
-        ["unshare", "--net", "true"]
-        if os.getuid() == 0
-        else ["unshare", "--user", "--map-root-user", "--net", "true"]
-    )
-    code, out = _run(cmd)
-    if code != 0:
-        return CheckResult(
-            "namespaces",
-            "fail",
-            f"cannot create a network namespace: {out[-120:]}",
-            "enable user namespaces (sysctl) or run as root",
-            needed,
-        )
-    return CheckResult("namespaces", "ok", f"`{' '.join(cmd)}` works", needed=needed)
-
-
-def check_stale_namespaces(bench: Bench, root: Path) -> CheckResult:
-    """Namespaces of rig runs killed before teardown: harmless to new runs, but they leak."""
-    from rigs.net.netns import stale_namespaces
-
-    run_dir = root / "run/netns"
-    stale = stale_namespaces(str(run_dir)) if run_dir.is_dir() else []
-    if stale:
-        return CheckResult(
-            "stale namespaces",
-            "warn",
-            f"{len(stale)} left by killed runs: {', '.join(stale[:3])}"
-            + (" ..." if len(stale) > 3 else ""),
-            "python -m rigs lan clean",
-        )
-    return CheckResult("stale namespaces", "ok", "none left by killed runs")
-
-
-def check_nft(bench: Bench, root: Path) -> CheckResult:
-    """The kernel's nf_tables with the netdev egress hook, asked over netlink (no ``nft``).
-
-    The probe runs in a throwaway network namespace (``unshare --net``) so it adds nothing,
-    even for a moment, to this host's ruleset.
-    """
-    needed = bench.simulated and "multicast" in bench.capabilities
-    if shutil.which("unshare") is None:
-        return CheckResult(
-            "nf_tables", "fail", "unshare not found", "apt-get install util-linux", needed
-        )
-    userns = [] if os.getuid() == 0 else ["--user", "--map-root-user"]
-    probe = [sys.executable, "-m", "rigs.net.nftables"]
-    code, out = _run(["unshare", *userns, "--net", *probe])
-    if code != 0:
-        return CheckResult(
-            "nf_tables",
-            "fail",
-            f"netdev egress hook unusable: {out[-160:]}",
-            "a kernel with CONFIG_NF_TABLES_NETDEV and CONFIG_NETFILTER_EGRESS (>= 5.16)",
-            needed,
-        )
-    return CheckResult("nf_tables", "ok", out.splitlines()[-1] if out else "ok", needed=needed)
-
-
-def check_arp(bench: Bench, root: Path) -> CheckResult:
-    """A rig host with its servers (``rig_address``) and its own Wi-Fi adapter on one subnet
-    must answer ARP only on the port that has the address: else the phone reaches a server's
-    address through the adapter's MAC and the server's socket answers RST (docs/lab-bench.md)."""
-    needed = (
-        not bench.simulated
-        and not bench.box  # the box sets them in its private rig host
-        and any(s.backend == "wpa_supplicant" for s in bench.wifi_stations)
-        and any(n.rig_address is not None for n in bench.wifi_networks)
-    )
-    conf = root / "proc/sys/net/ipv4/conf/all"
-    values = {}
-    for key in ("arp_ignore", "arp_announce"):
-        path = conf / key
-        values[key] = int(path.read_text().strip()) if path.exists() else 0
-    if values["arp_ignore"] >= 1 and values["arp_announce"] >= 2:
-        return CheckResult("ARP (one host, two ports)", "ok", f"{values}", needed=needed)
-    return CheckResult(
-        "ARP (one host, two ports)",
-        "fail",
-        f"arp_ignore={values['arp_ignore']} arp_announce={values['arp_announce']}: the rig "
-        "host may answer for its servers' addresses on its Wi-Fi adapter",
-        "sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2",
-        needed,
-    )
-
-
-def check_tun(bench: Bench, root: Path) -> CheckResult:
-    needed = bench.simulated and "vpn" in bench.capabilities
-    tun = root / "dev/net/tun"
-    if not tun.exists():
-        return CheckResult("/dev/net/tun", "fail", "missing", "modprobe tun", needed)
-    if os.getuid() != 0 and not os.access(tun, os.R_OK | os.W_OK):
-        return CheckResult(
-            "/dev/net/tun", "fail", "not writable", "chmod 0666 /dev/net/tun", needed
-        )
-    return CheckResult("/dev/net/tun", "ok", "present and usable", needed=needed)
-
-
 def check_openvpn(bench: Bench, root: Path) -> CheckResult:
     """The rig hosts the OpenVPN server (and the simulated phone runs its client) on both
     benches; a fresh machine gets a copy from Debian packages without root."""
@@ -356,7 +218,7 @@ def check_allure(bench: Bench, root: Path) -> CheckResult:
     node = shutil.which("node")
     if node is None:
         return CheckResult("Allure report", "warn", "node not found", "apt-get install nodejs npm")
-    _, version = _run([node, "--version"])
+    _, version = run_command([node, "--version"])
     match = re.match(r"v(\d+)", version)
     if not match or int(match.group(1)) < MIN_NODE_MAJOR:
         return CheckResult(

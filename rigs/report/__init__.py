@@ -20,5 +20,5 @@ One module per job, so a fixture imports only what it uses (matplotlib is import
     ``generate(results_dir, output_dir, ...)``: the pinned Allure 3 (``tools/allure``), history
     carried once per run, analytics stripped so the report works offline.
 ``protocols``
-    The structural types read from ``rigs.measure`` (recorder, summary, limits).
+    ``SampleLike``: the shape of a delivered sample the timeline draws (a recorder's, a replay's).
 """

@@ -30,9 +30,11 @@ from collections.abc import Callable, Sequence
 import allure
 from allure_commons import plugin_manager
 
+from rigs.measure.limits import Limits
+from rigs.measure.recorder import PathRecorder
+from rigs.measure.summary import DeliverySummary
 from rigs.report.perf import Better, PerfMetrics
 from rigs.report.plots import histogram_png, timeline_data, timeline_png
-from rigs.report.protocols import LimitsLike, RecorderLike, SummaryLike
 from rigs.report.verdict import Judgement, headline_parameters
 
 SUMMARY_ATTACHMENT = "delivery-summary"
@@ -70,10 +72,10 @@ def allure_active() -> bool:
 
 
 def attach_delivery(
-    recorder: RecorderLike,
-    summary: SummaryLike,
+    recorder: PathRecorder,
+    summary: DeliverySummary,
     *,
-    limits: LimitsLike | None = None,
+    limits: Limits | None = None,
     metrics: PerfMetrics | None = None,
     headline: bool = True,
 ) -> list[str]:
@@ -115,7 +117,7 @@ def attach_delivery(
 
 
 def attach_plots(
-    recorder: RecorderLike, summary: SummaryLike, limits: LimitsLike | None, *, suffix: str = ""
+    recorder: PathRecorder, summary: DeliverySummary, limits: Limits | None, *, suffix: str = ""
 ) -> list[tuple[str, bytes]]:
     """The histogram and the send-vs-arrival timeline of one path, where Allure is now.
 
@@ -186,7 +188,7 @@ def _parameter(name: str, value: str) -> None:
         return
 
 
-def register_metrics(metrics: PerfMetrics, summary: SummaryLike) -> list[str]:
+def register_metrics(metrics: PerfMetrics, summary: DeliverySummary) -> list[str]:
     """File the summary's numbers under ``<path>.<name>`` keys; returns the keys written.
 
     Latencies the summary could not compute (nothing received) are left out rather than
@@ -223,7 +225,7 @@ def register_metrics(metrics: PerfMetrics, summary: SummaryLike) -> list[str]:
     return keys
 
 
-def latency_limits_ms(limits: LimitsLike | None) -> dict[str, float]:
+def latency_limits_ms(limits: Limits | None) -> dict[str, float]:
     """The upper limits in milliseconds, labelled for the histogram (``"p95_ms max"``)."""
     if limits is None:
         return {}
@@ -234,7 +236,7 @@ def latency_limits_ms(limits: LimitsLike | None) -> dict[str, float]:
     }
 
 
-def _set_parameters(summary: SummaryLike) -> None:
+def _set_parameters(summary: DeliverySummary) -> None:
     for name, field in _PARAMETER_FIELDS:
         value = getattr(summary, field)
         shown = "n/a" if value is None else round(float(value), 2)

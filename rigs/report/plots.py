@@ -31,9 +31,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from rigs.measure.summary import find_late_bursts
+from rigs.measure.summary import LateBurst, find_late_bursts
 from rigs.measure.summary import percentile as summary_percentile
-from rigs.report.protocols import BurstLike, SampleLike
+from rigs.report.protocols import SampleLike
 
 _PERCENTILE_STYLE: Mapping[str, tuple[str, str]] = {
     "p50": ("tab:green", "--"),
@@ -82,7 +82,7 @@ class TimelineData:
 def timeline_data(
     samples: Sequence[SampleLike],
     period_s: float | None = None,
-    bursts: Sequence[BurstLike] | None = None,
+    bursts: Sequence[LateBurst] | None = None,
 ) -> TimelineData:
     """Put samples on the first send's time base and mark the flushes.
 
@@ -115,7 +115,7 @@ def timeline_data(
 
 
 def _flushes_from_bursts(
-    bursts: Sequence[BurstLike],
+    bursts: Sequence[LateBurst],
     send: Sequence[float],
     arrival: Sequence[float],
     latency: Sequence[float],

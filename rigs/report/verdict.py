@@ -25,7 +25,9 @@ import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from rigs.report.protocols import LimitLike, LimitsLike, RecorderLike, SummaryLike
+from rigs.measure.limits import Limit, Limits
+from rigs.measure.recorder import PathRecorder
+from rigs.measure.summary import DeliverySummary
 
 _NAMES: Mapping[str, str] = {
     "sent": "sent",
@@ -49,9 +51,9 @@ _NAMES: Mapping[str, str] = {
 class Judgement:
     """One path judged against its limits: what the report needs to say how it went."""
 
-    recorder: RecorderLike
-    summary: SummaryLike
-    limits: LimitsLike | None
+    recorder: PathRecorder
+    summary: DeliverySummary
+    limits: Limits | None
     breaches: tuple[str, ...]
 
     @property
@@ -94,7 +96,7 @@ def show(value: float | None, unit: str, *, bound: bool = False) -> str:
     return f"{text} {unit}" if unit else text
 
 
-def bounds(limit: LimitLike, unit: str) -> str:
+def bounds(limit: Limit, unit: str) -> str:
     """``≤ 50 ms``, ``≥ 100 messages`` or ``10 … 50 ms``."""
     if limit.max is not None and limit.min is not None:
         return f"{show(limit.min, '', bound=True)} … {show(limit.max, unit, bound=True)}"
@@ -103,18 +105,18 @@ def bounds(limit: LimitLike, unit: str) -> str:
     return f"≥ {show(limit.min, unit, bound=True)}"
 
 
-def value_of(summary: SummaryLike, metric: str) -> float | None:
+def value_of(summary: DeliverySummary, metric: str) -> float | None:
     value = getattr(summary, metric, None)
     return None if value is None else float(value)
 
 
-def limit_for(limits: LimitsLike | None, metric: str) -> LimitLike | None:
+def limit_for(limits: Limits | None, metric: str) -> Limit | None:
     if limits is None:
         return None
     return next((item for item in limits.items if item.metric == metric), None)
 
 
-def met(limit: LimitLike, value: float | None) -> bool:
+def met(limit: Limit, value: float | None) -> bool:
     """Whether ``value`` is within ``limit``; no value (nothing arrived) never meets it."""
     if value is None:
         return False

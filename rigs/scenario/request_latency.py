@@ -30,6 +30,7 @@ from rigs.dut.clock import DutClocks
 from rigs.errors import Findings, LimitsBreached
 from rigs.measure import PathRecorder
 from rigs.measure.clock import ClockMapping
+from rigs.measure.summary import percentile
 from rigs.net import dns_wire, tls_wire
 from rigs.net.air import Frame
 from rigs.net.bench_dns import DNS_PORT, BenchDns
@@ -268,5 +269,5 @@ class RequestLatencyRun:
 
 
 def _pct(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (NaN for no values)."""
-    return values[max(0, math.ceil(q * len(values)) - 1)] if values else math.nan
+    """The judge's percentile (:func:`rigs.measure.summary.percentile`); NaN for no values."""
+    return percentile(values, q) if values else math.nan

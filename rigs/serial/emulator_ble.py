@@ -36,7 +36,7 @@ from rigs.ble.sim.watch_protocol import (
     encode_heart_rate,
 )
 from rigs.errors import HardwareGone, ProtocolError
-from rigs.part import present
+from rigs.part import present, taken
 from rigs.serial.emulator_sensor import EmulatedSensor
 from rigs.serial.sensor_protocol import LinkState
 
@@ -89,12 +89,10 @@ class SensorRadio:
 
     async def close(self) -> None:
         """Power off and close the transport."""
-        device, self._device = self._device, None
-        if device is not None:
+        for device in taken(self, "_device"):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(device.power_off(), 2.0)
-        transport, self._transport = self._transport, None
-        if transport is not None:
+        for transport in taken(self, "_transport"):
             with contextlib.suppress(Exception):
                 await transport.close()
 

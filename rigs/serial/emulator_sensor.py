@@ -27,6 +27,7 @@ from typing import Protocol
 
 from rigs.ble.sim.watch_protocol import decode_acks, encode_heart_rate
 from rigs.errors import ProtocolError
+from rigs.part import taken
 from rigs.serial.board_clock import BoardClock
 from rigs.serial.protocol import Command, ErrorCode, Event, LogLevel, Message
 from rigs.serial.sensor_protocol import (
@@ -213,8 +214,7 @@ class EmulatedSensor:
         _LOG.info("sensor run %d ended: %s", self.run, end)
 
     def _cancel(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
+        for task in taken(self, "_task"):
             task.cancel()
 
     # -- radio callbacks --------------------------------------------------------------------

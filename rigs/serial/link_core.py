@@ -31,7 +31,7 @@ import serial
 
 from rigs.errors import HardwareGone, HardwareTimeout, ProtocolError, RigFault
 from rigs.measure.clock import ClockSync
-from rigs.part import Handle
+from rigs.part import Handle, taken
 from rigs.serial.framing import FrameDecoder, encode_frame
 from rigs.serial.link_reader import read_until_stopped
 from rigs.serial.link_state import BoardRefused, LinkStats, Pending, StreamState
@@ -138,8 +138,7 @@ class LinkCore(Handle):
         # A caller reading its reply sees _stopping within _CLOSE_CHECK_S; its descriptor must
         # not be closed (and its number reused) under its select.
         got_rx = self._rx_lock.acquire(timeout=2.0)
-        polled, self._polled = self._polled, None
-        if polled is not None:
+        for polled in taken(self, "_polled"):
             polled.close()
         if got_rx:
             self._rx_lock.release()

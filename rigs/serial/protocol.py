@@ -17,12 +17,15 @@ carry 0).
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import IntEnum, IntFlag
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rigs.errors import ProtocolError
 from rigs.serial.framing import MAX_BODY
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 E = TypeVar("E", bound=IntEnum)
 
@@ -203,7 +206,7 @@ class StreamParams:
 
     def pack(self) -> bytes:
         """Payload bytes of a STREAM_START request."""
-        return STREAM_START.pack(self.count, self.period_us, self.size)
+        return pack_fields(STREAM_START, self)
 
     @classmethod
     def unpack(cls, payload: bytes) -> StreamParams:
@@ -222,7 +225,7 @@ class StreamEnd:
 
     def pack(self) -> bytes:
         """Payload bytes of a STREAM_END event."""
-        return STREAM_END.pack(self.sent, self.requested, self.board_us, self.reason)
+        return pack_fields(STREAM_END, self)
 
     @classmethod
     def unpack(cls, payload: bytes) -> StreamEnd:
@@ -314,6 +317,12 @@ def unpack_struct(
     """``layout``'s fields from the head of ``payload``, after :func:`need_payload`'s check."""
     need_payload(payload, layout.size, what, exact=exact)
     return layout.unpack_from(payload)
+
+
+def pack_fields(layout: struct.Struct, record: DataclassInstance) -> bytes:
+    """``layout`` packed from ``record``'s fields in their declared order: a record whose fields
+    *are* its wire layout lists them once, so a pack cannot put them in another order."""
+    return layout.pack(*(getattr(record, f.name) for f in fields(record)))
 
 
 def enum_or(kind: type[E], value: int, fallback: E) -> E:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from rigs.errors import ProtocolError
-from rigs.serial.protocol import enum_or, need_payload, unpack_struct
+from rigs.serial.protocol import enum_or, need_payload, pack_fields, unpack_struct
 
 ADVERTISE_HEAD = struct.Struct("<H")
 ADDRESS = struct.Struct("<B6s")
@@ -113,7 +113,7 @@ class SensorStartParams:
             raise ValueError(f"sensor run count must be >= 1, got {self.count}")
         if not MIN_PERIOD_US <= self.period_us <= 0xFFFF_FFFF:
             raise ValueError(f"sensor period must be >= {MIN_PERIOD_US} µs, got {self.period_us}")
-        return SENSOR_START.pack(self.count, self.period_us)
+        return pack_fields(SENSOR_START, self)
 
     @classmethod
     def unpack(cls, payload: bytes) -> SensorStartParams:
@@ -142,10 +142,7 @@ class SensorCounters:
 
     def pack(self) -> bytes:
         """Payload bytes of the reply."""
-        return BOOKS_REPLY.pack(
-            self.run, self.state, self.link, self.requested, self.sent, self.skipped,
-            self.acks, self.bad_acks, self.board_us,
-        )  # fmt: skip
+        return pack_fields(BOOKS_REPLY, self)
 
     @classmethod
     def unpack(cls, payload: bytes) -> SensorCounters:
@@ -195,7 +192,7 @@ class ReadingSent:
 
     def pack(self) -> bytes:
         """Payload bytes of the event."""
-        return SENT_EVENT.pack(self.run, self.seq, self.board_us)
+        return pack_fields(SENT_EVENT, self)
 
     @classmethod
     def unpack(cls, payload: bytes) -> ReadingSent:
@@ -219,7 +216,7 @@ class AckReceived:
 
     def pack(self) -> bytes:
         """Payload bytes of the event."""
-        return ACK_EVENT.pack(self.run, self.seq, self.board_us, self.send_us, self.recv_us)
+        return pack_fields(ACK_EVENT, self)
 
     @classmethod
     def unpack(cls, payload: bytes) -> AckReceived:
@@ -241,10 +238,7 @@ class SensorEnd:
 
     def pack(self) -> bytes:
         """Payload bytes of the event."""
-        return END_EVENT.pack(
-            self.run, self.reason, self.requested, self.sent, self.skipped, self.acks,
-            self.board_us,
-        )  # fmt: skip
+        return pack_fields(END_EVENT, self)
 
     @classmethod
     def unpack(cls, payload: bytes) -> SensorEnd:

@@ -45,7 +45,7 @@ from rigs.net.push_server import PushServer
 from rigs.net.radio_hook import LanRadioHook
 from rigs.net.topology import LanSpec, SsidSpec
 from rigs.net.vpn_server import VpnServer
-from rigs.part import Service
+from rigs.part import Service, taken, undone_on_error
 from rigs.wifi.ctrl import CtrlClient
 from rigs.wifi.sim.model import Timing
 from rigs.wifi.sim.supplicant import SimStation, SimulatedSupplicant
@@ -145,7 +145,7 @@ class SimWifiBench(Service):
             raise RigFault("simulated Wi-Fi bench already started")
         started = time.perf_counter()
         self._generated = ensure_sim_psks(self.bench.wifi_networks)
-        try:
+        with undone_on_error(self.stop):
             self._lan = lan = Lan(self.spec, run_dir=self._run_dir)
             lan.open()
             for plan in self.plans:
@@ -164,22 +164,16 @@ class SimWifiBench(Service):
                 self._push = PushServer(
                     lan.server_ns(net.ssid), str(lan.gateway(net.ssid)), net.push_port or 0
                 ).start()
-        except BaseException:
-            self.stop()
-            raise
         self.up_s = time.perf_counter() - started
         return self
 
     def stop(self) -> None:
         """Stop the push server, the supplicant, then remove the LAN (idempotent, tries all)."""
         errors: list[BaseException] = []
-        for step in (
-            self._stop_peer,
-            self._stop_ca,
-            self._stop_push,
-            self._stop_sim,
-            self._stop_lan,
-        ):
+        # The LAN goes last: the servers and the supplicant live in its namespaces.
+        steps = [part.stop for part in taken(self, "_peer", "_ca", "_push", "_sim")]
+        steps += [lan.close for lan in taken(self, "_lan")]
+        for step in steps:
             try:
                 step()
             except Exception as exc:
@@ -191,31 +185,6 @@ class SimWifiBench(Service):
             raise RigFault(f"simulated Wi-Fi bench: teardown incomplete: {errors[0]}") from errors[
                 0
             ]
-
-    def _stop_ca(self) -> None:
-        ca, self._ca = self._ca, None
-        if ca is not None:
-            ca.stop()
-
-    def _stop_peer(self) -> None:
-        peer, self._peer = self._peer, None
-        if peer is not None:
-            peer.stop()
-
-    def _stop_push(self) -> None:
-        push, self._push = self._push, None
-        if push is not None:
-            push.stop()
-
-    def _stop_sim(self) -> None:
-        sim, self._sim = self._sim, None
-        if sim is not None:
-            sim.stop()
-
-    def _stop_lan(self) -> None:
-        lan, self._lan = self._lan, None
-        if lan is not None:
-            lan.close()
 
     def health(self) -> list[str]:
         """Problems found (empty when healthy)."""

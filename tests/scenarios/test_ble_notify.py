@@ -43,13 +43,19 @@ def test_ble_notify_stream_is_delivered_within_limits(
     assert summary.sent == COUNT and not central.drops
 
 
+def streaming(ble_central: Callable[..., CentralHandle], for_s: float) -> CentralHandle:
+    """The central, streaming from the sensor for ``for_s`` seconds before a fault strikes."""
+    central = ble_central(PERIPHERAL)
+    central.start_stream(COUNT, PERIOD_S)
+    time.sleep(for_s)
+    return central
+
+
 @pytest.mark.sim_only
 def test_ble_notify_self_test_hold_fails_naming_the_late_burst(
     ble_central: Callable[..., CentralHandle], ble_air: AirProcess, judge_delivery: Judge
 ) -> None:
-    central = ble_central(PERIPHERAL)
-    central.start_stream(COUNT, PERIOD_S)
-    time.sleep(0.4)
+    central = streaming(ble_central, for_s=0.4)
     ble_air.hold(0.6, address=central.peripheral.address)
     recorder = central.finish_stream()
     with pytest.raises(LimitsBreached, match=r"late_bursts = \d+ > max 0 \(late burst: \d+"):
@@ -61,9 +67,7 @@ def test_ble_notify_self_test_hold_fails_naming_the_late_burst(
 def test_ble_notify_self_test_severed_link_is_counted_as_loss(
     ble_central: Callable[..., CentralHandle], ble_air: AirProcess, judge_delivery: Judge
 ) -> None:
-    central = ble_central(PERIPHERAL)
-    central.start_stream(COUNT, PERIOD_S)
-    time.sleep(0.5)
+    central = streaming(ble_central, for_s=0.5)
     assert ble_air.sever(address=central.peripheral.address) == 1
     recorder = central.finish_stream()
     (drop,) = central.drops

@@ -76,6 +76,13 @@ def run_local_push(
     return summary
 
 
+def fails_naming(ctx: ScenarioContext, fault: str, message: str) -> None:
+    """With ``fault`` on, the run stops at its step with a ProviderStopped matching ``message``."""
+    ctx.set_faults([fault])
+    with pytest.raises(ProviderStopped, match=message):
+        run_local_push(ctx, trend=False)
+
+
 @allure.title("Local push provider runs on the matching SSID, also under a def1 VPN")
 @allure.description(
     "Field bug: the Local Push Connectivity provider must run while the phone is on an SSID of "
@@ -99,13 +106,12 @@ def test_local_push_split_tunnel_control(scenario: ScenarioContext) -> None:
 @pytest.mark.sim_only
 @allure.title("Self-test: push_default_route_judge fails at the VPN step, naming it")
 def test_local_push_self_test_default_route_judge(scenario: ScenarioContext) -> None:
-    scenario.set_faults(["push_default_route_judge"])
-    message = (
+    fails_naming(
+        scenario,
+        "push_default_route_judge",
         rf"provider stopped: no network available while SSID {scenario.dut.match_ssids[0]} "
-        r"matched and the push server was reachable via wlan0"
+        r"matched and the push server was reachable via wlan0",
     )
-    with pytest.raises(ProviderStopped, match=message):
-        run_local_push(scenario, trend=False)
     scenario.net.reset()  # off Wi-Fi, push server books emptied: a fresh run
     with allure.step("control: the same fault under a split tunnel does not trigger"):
         run_local_push(scenario, vpn="split", trend=False)
@@ -114,10 +120,9 @@ def test_local_push_self_test_default_route_judge(scenario: ScenarioContext) -> 
 @pytest.mark.sim_only
 @allure.title("Self-test: push_ignores_ssid_change fails at the roam step, naming it")
 def test_local_push_self_test_ignores_ssid_change(scenario: ScenarioContext) -> None:
-    scenario.set_faults(["push_ignores_ssid_change"])
-    message = (
+    fails_naming(
+        scenario,
+        "push_ignores_ssid_change",
         r"provider still running [\d.]+ s after the DUT moved to SSID \S+, which is not in its "
-        r"match list"
+        r"match list",
     )
-    with pytest.raises(ProviderStopped, match=message):
-        run_local_push(scenario, trend=False)

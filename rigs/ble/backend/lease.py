@@ -22,6 +22,7 @@ import os
 from bleak.exc import BleakError
 
 from rigs.ble.backend.adapter import BumbleAdapter
+from rigs.part import taken
 
 #: Environment variable naming the HCI transport when no ``bumble=`` keyword is given.
 ENV_TRANSPORT = "RIGS_BLE_HCI"
@@ -66,6 +67,5 @@ class AdapterLease:
 
     async def release(self) -> None:
         """Close the private adapter, if this lease opened one."""
-        private, self._private = self._private, None
-        if private is not None:
+        for private in taken(self, "_private"):
             await private.close()

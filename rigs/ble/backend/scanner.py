@@ -18,6 +18,7 @@ from bumble.device import Advertisement
 from rigs.ble.backend.adapter import BumbleAdapter, address_text
 from rigs.ble.backend.advertising import advertisement_data
 from rigs.ble.backend.lease import AdapterChoice, AdapterLease
+from rigs.part import taken
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,7 @@ class BumbleScanner(BaseBleakScanner):
 
     async def stop(self) -> None:
         """Detach; the adapter stops its scan when no scanner is left."""
-        adapter, self._adapter = self._adapter, None
-        if adapter is not None:
+        for adapter in taken(self, "_adapter"):
             await adapter.remove_scan_listener(self._on_advertisement)
         await self._lease.release()
 

@@ -41,6 +41,7 @@ from rigs.ble.sim.watch_protocol import (
 )
 from rigs.errors import ProtocolError
 from rigs.measure.recorder import PathRecorder
+from rigs.part import taken
 
 logger = logging.getLogger(__name__)
 
@@ -170,8 +171,7 @@ class WatchPeripheral:
 
     async def stop_stream(self) -> None:
         """Stop the running stream, if any."""
-        task, self._stream = self._stream, None
-        if task is not None:
+        for task in taken(self, "_stream"):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -26,7 +26,7 @@ from typing import Any
 from rigs.ble.sim.config import AirConfig
 from rigs.ble.sim.control import ControlClient
 from rigs.errors import HardwareGone, ProtocolError
-from rigs.part import present, undone_on_error
+from rigs.part import present, taken, undone_on_error
 from rigs.process import (
     SimulatorChild,
     read_ready_line,
@@ -129,9 +129,8 @@ class AirProcess(SimulatorChild):
 
     def stop(self, timeout: float = 5.0) -> int | None:
         """Stop the air: ask politely, then SIGTERM, then SIGKILL, by pid; returns its status."""
-        proc, self._proc = self._proc, None
         status = None
-        if proc is not None:
+        for proc in taken(self, "_proc"):
             if self._client is not None and proc.poll() is None:
                 with contextlib.suppress(Exception):
                     self._client.request("shutdown")

@@ -25,12 +25,13 @@ from rigs.dut.faults import names as fault_names
 from rigs.dut.sim.clocks import WatchClock, clock_sync_reply
 from rigs.dut.sim.config import SimDutConfig
 from rigs.dut.sim.fault_board import FaultBoard
-from rigs.dut.sim.flows import FlowArgsError, LanFlows
+from rigs.dut.sim.flows import LanFlows
 from rigs.dut.sim.http import HttpArgsError, HttpFirer
 from rigs.dut.sim.mcast import AppError, MulticastApp
 from rigs.dut.sim.push import PushProvider
-from rigs.dut.sim.route import RouteArgsError, net_route
-from rigs.dut.sim.vpn import ProfileError, VpnClient
+from rigs.dut.sim.replies import BadArgs, Unsupported, error_reply, number
+from rigs.dut.sim.route import net_route
+from rigs.dut.sim.vpn import VpnClient
 from rigs.dut.sim.watch import Reading, WatchSession
 from rigs.dut.sim.wifi import wifi_state
 from rigs.errors import BenchFileError, HardwareGone, HardwareTimeout, ProtocolError
@@ -46,14 +47,6 @@ log = logging.getLogger(__name__)
 CONNECT_RETRY_S = 0.1
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
-
-
-class BadArgs(Exception):
-    """A command argument is missing or has the wrong type (reply code ``bad_args``)."""
-
-
-class Unsupported(Exception):
-    """This DUT cannot do the command (reply code ``unsupported``)."""
 
 
 class SimDutApp:
@@ -232,22 +225,8 @@ class SimDutApp:
             return
         try:
             result = await handler(dict(msg.get("args", {})))
-        except (
-            BadArgs,
-            BenchFileError,
-            KeyError,
-            ProfileError,
-            RouteArgsError,
-            FlowArgsError,
-        ) as error:
-            self._write(protocol.reply_error(request_id, "bad_args", str(error)))
-        except Unsupported as error:
-            self._write(protocol.reply_error(request_id, "unsupported", str(error)))
-        except AppError as error:
-            code = "busy" if "still running" in str(error) else "failed"
-            self._write(protocol.reply_error(request_id, code, str(error)))
         except Exception as error:
-            self._write(protocol.reply_error(request_id, "failed", repr(error)))
+            self._write(error_reply(request_id, error))
         else:
             self._write(protocol.reply_ok(request_id, result))
 
@@ -280,8 +259,8 @@ class SimDutApp:
     async def _relay_start(self, args: dict[str, Any]) -> dict[str, Any]:
         if self.relay is None:
             raise Unsupported("this DUT has no BLE sensor configured")
-        period_ms = _number(args, "period_ms")
-        count = int(_number(args, "count", 0))
+        period_ms = number(args, "period_ms")
+        count = int(number(args, "count", 0))
         if period_ms <= 0:
             raise BadArgs("period_ms must be > 0")
         start_sensor = args.get("start_sensor", True)
@@ -323,9 +302,9 @@ class SimDutApp:
 
     async def _mc_send(self, args: dict[str, Any]) -> dict[str, Any]:
         group, port = self._group(args)
-        count = int(_number(args, "count"))
-        period_ms = _number(args, "period_ms", 10.0)
-        size = int(_number(args, "size", PROBE_SIZE))
+        count = int(number(args, "count"))
+        period_ms = number(args, "period_ms", 10.0)
+        size = int(number(args, "size", PROBE_SIZE))
         if count < 0 or period_ms < 0 or size < PROBE_SIZE:
             raise BadArgs(f"count >= 0, period_ms >= 0, size >= {PROBE_SIZE} required")
         self._mc().send(count, period_ms, size, group, port)
@@ -392,12 +371,3 @@ class SimDutApp:
     @staticmethod
     def _no_watch_app(_reading: Reading) -> None:
         """The watch app's handler when there is no relay (nothing to acknowledge)."""
-
-
-def _number(args: dict[str, Any], key: str, default: float | None = None) -> float:
-    value = args.get(key, default)
-    if value is None:
-        raise BadArgs(f"{key} is required")
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise BadArgs(f"{key} must be a number, got {value!r}")
-    return float(value)

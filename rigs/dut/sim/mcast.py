@@ -37,6 +37,7 @@ from rigs.net.faults import NftFault
 from rigs.net.multicast import IP_MULTICAST_ALL, MAX_DATAGRAM, MulticastReceiver
 from rigs.net.netns import Netns
 from rigs.net.nftables import udp_drop
+from rigs.part import taken
 from rigs.sockets import new_socket
 
 SIOCGIFADDR = 0x8915
@@ -252,11 +253,11 @@ class MulticastApp:
             self._drop = None
 
     async def _cancel_send(self) -> None:
-        task, self._sending = self._sending, None
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for task in taken(self, "_sending"):
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     def _on_fault(self, name: str, on: bool) -> None:
         if name == "multicast_blocked_until_reset":

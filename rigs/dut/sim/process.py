@@ -22,6 +22,7 @@ from typing import Any
 
 from rigs.dut.sim.config import SimDutConfig
 from rigs.net.netns import Netns
+from rigs.part import taken
 from rigs.process import SimulatorChild, rig_python_env, spawn_child, stop_child
 
 
@@ -81,8 +82,7 @@ class SimDutProcess(SimulatorChild):
 
     def stop(self, timeout: float = 5.0) -> int | None:
         """SIGTERM, then SIGKILL, by pid; remove the temp dir; returns the exit status."""
-        proc, self._proc = self._proc, None
-        if proc is not None:
+        for proc in taken(self, "_proc"):
             self.returncode = stop_child(proc, timeout)
         self._remove_workdir()
         return self.returncode

@@ -40,6 +40,7 @@ from rigs.dut.sim.clocks import WatchClock, phone_us
 from rigs.dut.sim.config import BleConfig
 from rigs.dut.sim.watch import Emit, Reading, WatchSession
 from rigs.errors import ProtocolError
+from rigs.part import taken
 
 ACKS_PER_WRITE = 12
 
@@ -114,8 +115,7 @@ class PhoneRelay:
 
     async def disconnect(self) -> None:
         """Let go of the sensor (it advertises again: another central may connect to it)."""
-        client, self._client = self._client, None
-        if client is not None:
+        for client in taken(self, "_client"):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.disconnect(), 3.0)
 

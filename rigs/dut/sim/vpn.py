@@ -26,6 +26,7 @@ from rigs.errors import RigFault
 from rigs.net.netns import Netns
 from rigs.net.openvpn import OpenVpnProcess, client_config
 from rigs.net.openvpn_pki import Credentials
+from rigs.part import taken
 
 log = logging.getLogger(__name__)
 
@@ -98,11 +99,11 @@ class VpnClient:
 
     async def down(self, reason: str = "command") -> dict[str, Any]:
         """Stop the client (by pid), remove the profile's files; emits ``down``."""
-        task, self._task = self._task, None
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for task in taken(self, "_task"):
+            if task is not asyncio.current_task():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         proc, self._proc = self._proc, None
         if proc is not None:
             await asyncio.to_thread(proc.stop)

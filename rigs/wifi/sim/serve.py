@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from rigs.errors import BenchFileError, HardwareTimeout, ProtocolError, RigFault
-from rigs.part import Service, undone_on_error
+from rigs.part import Service, taken, undone_on_error
 from rigs.process import spawn_child, stop_child
 from rigs.wifi.sim.model import AccessPoint, AssociationHook, Timing
 from rigs.wifi.sim.supplicant import SimStation, SimulatedSupplicant
@@ -168,8 +168,7 @@ class SupplicantProcess(Service):
         return reply
 
     def stop(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is not None:
+        for proc in taken(self, "_proc"):
             stop_child(proc, self._timeout)
             for stream in (proc.stdin, proc.stdout):
                 if stream is not None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TypeVar
 
@@ -167,61 +167,62 @@ class SimulatedSupplicant(Service):
 
     def set_association_delay(self, seconds: float) -> None:
         """Time every later association spends in ASSOCIATING."""
-        if seconds < 0:
-            raise ValueError("association delay must be >= 0")
-
-        def apply() -> None:
-            self._timing.association_delay_s = seconds
-
-        self._run(apply)
+        self._retime(association_delay_s=_duration(seconds, "association delay"))
 
     def set_scan_duration(self, seconds: float) -> None:
         """How long every later scan runs (a real radio's full-band scan takes seconds)."""
-        if seconds < 0:
-            raise ValueError("scan duration must be >= 0")
-
-        def apply() -> None:
-            self._timing.scan_s = seconds
-
-        self._run(apply)
+        self._retime(scan_s=_duration(seconds, "scan duration"))
 
     def set_scan_fails(self, fails: bool = True) -> None:
         """Every later scan fails (``CTRL-EVENT-SCAN-FAILED ret=-1``), as a driver with no radio."""
+        self._retime(scan_fails=fails)
+
+    def _retime(self, **change: float) -> None:
+        """Change :class:`Timing` fields on the loop thread, where the radio reads them."""
+        unknown = sorted(set(change) - {f.name for f in fields(Timing)})
+        if unknown:
+            raise TypeError(f"Timing has no field {', '.join(unknown)}")
 
         def apply() -> None:
-            self._timing.scan_fails = fails
+            for name, value in change.items():
+                setattr(self._timing, name, value)
 
         self._run(apply)
 
     def set_reject_keys(self, ap: str, reject: bool = True) -> None:
         """AP (BSSID or SSID) refuses every key, as after a key rotation on the AP."""
-        targets = self._aps(ap)
 
-        def apply() -> None:
-            for target in targets:
-                target.reject_all_keys = reject
+        def refuse(target: AccessPoint) -> None:
+            target.reject_all_keys = reject
 
-        self._run(apply)
+        self._each_ap(ap, refuse)
 
     def vanish_ap(self, ap: str) -> None:
         """AP (BSSID or SSID) goes off the air: its station is disconnected, scans lose it."""
-        targets = self._aps(ap)
 
-        def apply() -> None:
-            for target in targets:
-                target.in_range = False
-                for iface in self._ifaces.values():
-                    iface.ap_lost(target.bssid)
+        def vanish(target: AccessPoint) -> None:
+            target.in_range = False
+            for iface in self._ifaces.values():
+                iface.ap_lost(target.bssid)
 
-        self._run(apply)
+        self._each_ap(ap, vanish)
 
     def restore_ap(self, ap: str) -> None:
         """AP comes back in range; stations that still want it re-join at their next scan."""
+
+        def restore(target: AccessPoint) -> None:
+            target.in_range = True
+
+        self._each_ap(ap, restore)
+
+    def _each_ap(self, ap: str, change: Callable[[AccessPoint], None]) -> None:
+        """``change`` every AP ``ap`` names (an SSID may name several BSSs) on the loop thread,
+        where the radio reads them; an unknown name fails before anything changes."""
         targets = self._aps(ap)
 
         def apply() -> None:
             for target in targets:
-                target.in_range = True
+                change(target)
 
         self._run(apply)
 
@@ -257,3 +258,10 @@ class SimulatedSupplicant(Service):
         if self._own_dir is not None:
             shutil.rmtree(self._own_dir, ignore_errors=True)
             self._own_dir = None
+
+
+def _duration(seconds: float, what: str) -> float:
+    """``seconds``, or ValueError naming ``what``: a negative time is the caller's mistake."""
+    if seconds < 0:
+        raise ValueError(f"{what} must be >= 0")
+    return seconds

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 
 from rigs.serial import BoardLink
 from tests.rig.firmware.harness import FirmwareProcess
+from tests.rig.started import starter
 
 FirmwareFactory = Callable[..., FirmwareProcess]
 
@@ -17,17 +19,15 @@ FirmwareFactory = Callable[..., FirmwareProcess]
 @pytest.fixture
 def make_firmware(tmp_path: Path) -> Iterator[FirmwareFactory]:
     """Start firmware processes; each is stopped (line closed, then by pid) at teardown."""
-    started: list[FirmwareProcess] = []
+    numbers = itertools.count()
 
-    def make(**options: Any) -> FirmwareProcess:
-        fw = FirmwareProcess(tmp_path / f"fw{len(started)}", **options)
-        fw.workdir.mkdir()
-        started.append(fw)
-        return fw.start()
+    def build(**options: Any) -> FirmwareProcess:
+        workdir = tmp_path / f"fw{next(numbers)}"
+        workdir.mkdir()
+        return FirmwareProcess(workdir, **options)
 
-    yield make
-    for fw in started:
-        fw.stop()
+    with starter(build) as make:
+        yield make
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ Self-contained on purpose (the bench plugin's fixtures come later); an emulator 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
 from rigs.serial import BoardLink, EmulatorProcess
+from tests.rig.started import starter
 
 EmulatorFactory = Callable[..., EmulatorProcess]
 
@@ -19,17 +19,8 @@ EmulatorFactory = Callable[..., EmulatorProcess]
 @pytest.fixture
 def make_emulator() -> Iterator[EmulatorFactory]:
     """Start emulators with the given options; all are stopped by pid at teardown."""
-    started: list[EmulatorProcess] = []
-
-    def make(**options: Any) -> EmulatorProcess:
-        emu = EmulatorProcess(**options)
-        started.append(emu)
-        emu.start()
-        return emu
-
-    yield make
-    for emu in started:
-        emu.stop()
+    with starter(EmulatorProcess) as make:
+        yield make
 
 
 @pytest.fixture
