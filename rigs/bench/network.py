@@ -97,6 +97,9 @@ class DutWithin:
     provider_start: float = 3.0
     provider_stop: float = 3.0
     group_ready: float = 1.0
+    wifi_join: float = 10.0
+    """From the AP switching its SSIDs to the phone's own word that it is on the new one with an
+    address (rescan, association, DHCP): the rig's wait, not a verdict on the app."""
 
 
 @dataclass(frozen=True)

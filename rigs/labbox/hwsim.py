@@ -41,55 +41,40 @@ from typing import IO
 from rigs.bench import Bench, WifiNetwork
 from rigs.errors import HardwareTimeout, RigFault
 from rigs.labbox import hwsim_daemons as daemons
-from rigs.labbox.host import in_private_host
-from rigs.labbox.wifi import home_network, one_host_one_answer, phone_knows, rig_station
+from rigs.labbox.box_lan import BoxLan
+from rigs.labbox.wifi_plan import one_host_one_answer, phone_knows
 from rigs.net.lan_wiring import STATION_IFACE
 from rigs.net.netns import Netns
-from rigs.part import Service, taken, undone_on_error
+from rigs.part import taken
 from rigs.process import spawn_child, stop_child
 from rigs.wait import poll_until
 from rigs.wifi.ctrl import CtrlClient
-from rigs.wifi.sim_plan import ensure_sim_psks
 
 RUN_DIR = Path("/run/rigs-hwsim")
 PHONE_NS = "hwsim-phone"
 PHONE_CTRL_DIR = RUN_DIR / "phone-wpa"
+PHONE_SCAN_INTERVAL_S = 1
 START_TIMEOUT_S = 30.0
 """hostapd and wpa_supplicant under TCG take seconds to make their control sockets."""
 
 
-class HwsimWifi(Service):
+class HwsimWifi(BoxLan):
     """The box's LAN, AP, stations and air on hwsim radios (see the module docstring)."""
 
     name = "labbox-hwsim-wifi"
 
+    where_to_run = "the VM bench's guest (python -m rigs.vm pytest ...)"
+
     def __init__(self, bench: Bench, *, log_dir: Path) -> None:
-        self.bench = bench
-        self.station = rig_station(bench)
-        self.home = home_network(bench)
-        self.host = Netns.current()
+        super().__init__(bench)
         self.log_dir = log_dir / "wifi"
         self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.bridges: list[str] = []
         self.phone: Netns | None = None
         self._loaded = False
-        self._generated: list[str] = []
         self._logs: list[IO[bytes]] = []
 
     # -- lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> HwsimWifi:
-        """Radios, LAN bridges, DHCP, APs, both stations; on any failure undo what was made."""
-        if not in_private_host():
-            raise RigFault(
-                f"bench {self.bench.name!r}: the hwsim box loads radios and builds its LAN in the "
-                "rig host's own namespace: run it in the VM bench's guest (python -m rigs.vm "
-                "pytest ...) or as python -m rigs.labbox.private pytest ..."
-            )
-        self._generated = ensure_sim_psks(self.bench.wifi_networks)
-        with undone_on_error(self.stop):
-            self._build()
-        return self
 
     def _build(self) -> None:
         nets = self.bench.wifi_networks
@@ -175,6 +160,14 @@ class HwsimWifi(Service):
         assert self.phone is not None
         self._supplicant("phone", STATION_IFACE, PHONE_CTRL_DIR, action, netns=self.phone)
         phone_knows(self.phone_ctrl, self.bench.wifi_networks)
+        # Off Wi-Fi a phone looks for its networks every few seconds; wpa_supplicant's default
+        # backs off to 5 s and more. Once a second is what the box's simulated phone does too.
+        ctrl = CtrlClient(self.phone_ctrl, timeout=2.0)
+        try:
+            if ctrl.request(f"SCAN_INTERVAL {PHONE_SCAN_INTERVAL_S}").strip() != "OK":
+                raise RigFault("the phone's wpa_supplicant refused SCAN_INTERVAL")
+        finally:
+            ctrl.close()
 
     def _supplicant(
         self, who: str, iface: str, ctrl_dir: Path, action: Path, *, netns: Netns | None
@@ -206,9 +199,7 @@ class HwsimWifi(Service):
             self._loaded = False
             self._run(["rmmod", "mac80211_hwsim"], check=False)
         shutil.rmtree(RUN_DIR, ignore_errors=True)
-        for var in self._generated:
-            os.environ.pop(var, None)
-        self._generated = []
+        self._forget_keys()
 
     def health(self) -> list[str]:
         """A daemon that exited, an AP that stopped answering PING (empty when healthy)."""
@@ -244,11 +235,6 @@ class HwsimWifi(Service):
     def phone_ctrl(self) -> Path:
         """The phone station's control socket (its push provider reads it)."""
         return PHONE_CTRL_DIR / STATION_IFACE
-
-    @property
-    def push_server(self) -> str:
-        """Where the phone finds the rig's servers: the home network's ``rig_address``."""
-        return str(self.home.rig_address)
 
     # -- helpers -------------------------------------------------------------------------------
 

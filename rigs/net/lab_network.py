@@ -33,6 +33,10 @@ from rigs.net.openvpn_pki import BenchCa
 from rigs.net.push_server import PushServer
 from rigs.net.vpn_server import VpnServer
 from rigs.part import Service, taken, undone_on_error
+from rigs.wait import poll_until
+
+ADDRESS_WAIT_S = 15.0
+"""A lab adapter's DHCP after association: well under a second on a bench, seconds under TCG."""
 
 
 class LabNetwork(Service):
@@ -95,20 +99,35 @@ class LabNetwork(Service):
                 return net
         raise RigFault(f"bench {self.bench.name!r} has no network {ssid!r}")
 
-    def station_endpoint(self, station_id: str) -> StationEndpoint:
-        """Sockets on the rig station's interface, from the IPv4 address the kernel gave it."""
+    def station_endpoint(
+        self, station_id: str, wait_s: float = ADDRESS_WAIT_S
+    ) -> StationEndpoint:
+        """Sockets on the rig station's interface, from the IPv4 address the kernel gave it.
+
+        The address comes from the AP's DHCP after the association completed (wpa_supplicant's
+        ``COMPLETED`` says nothing of it), so it is waited for, up to ``wait_s``.
+        """
         station = self._station(station_id)
         iface = station.iface
         if iface is None:
             raise RigFault(f"wifi station {station_id}: the rig's sockets need its iface")
-        with self.ns.iproute() as ipr:
-            found = ipr.link_lookup(ifname=iface)
-            if not found:
-                raise RigFault(f"wifi station {station_id}: no interface {iface} on the rig host")
-            addrs = ipr.get_addr(index=found[0], family=socket.AF_INET)
-        if not addrs:
-            raise RigFault(f"wifi station {station_id}: {iface} has no IPv4 address (associated?)")
-        return StationEndpoint(self.ns, iface, str(addrs[0].get_attr("IFA_ADDRESS")))
+        addresses: list[str] = []
+
+        def addressed() -> bool:
+            with self.ns.iproute() as ipr:
+                found = ipr.link_lookup(ifname=iface)
+                if not found:
+                    raise RigFault(f"wifi station {station_id}: no {iface} on the rig host")
+                addrs = ipr.get_addr(index=found[0], family=socket.AF_INET)
+            addresses[:] = [str(a.get_attr("IFA_ADDRESS")) for a in addrs]
+            return bool(addresses)
+
+        if not poll_until(addressed, wait_s, poll_s=0.1):
+            raise RigFault(
+                f"wifi station {station_id}: {iface} has no IPv4 address {wait_s:g} s "
+                "after asking (associated? the AP's DHCP answering?)"
+            )
+        return StationEndpoint(self.ns, iface, addresses[0])
 
     @property
     def lan_peer(self) -> LanPeer:

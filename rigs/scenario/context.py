@@ -103,14 +103,16 @@ class ScenarioContext:
             )
         return cfg
 
-    def move_phone(self, ssid: str, timeout_s: float = 10.0) -> None:
+    def move_phone(self, ssid: str, timeout_s: float | None = None) -> None:
         """Put the phone on ``ssid``: its bench station through pywifi, else through the AP.
 
         Through the AP, ``ssid`` is brought on the air first and every other bench SSID then
         taken off it, so the phone (which knows them all) can only join ``ssid``; returns once
-        the phone itself says it is on ``ssid`` with an address (``state`` ``wifi``, v1.1).
+        the phone itself says it is on ``ssid`` with an address (``state`` ``wifi``, v1.1),
+        within ``timeout_s`` (default ``[dut.within_s] wifi_join``).
         """
         cfg = self.dut
+        timeout_s = cfg.within_s.wifi_join if timeout_s is None else timeout_s
         if cfg.station is not None:
             self.associate(cfg.station, ssid, timeout_s)
             return
@@ -122,10 +124,11 @@ class ScenarioContext:
                 self.ap.down(net.ssid)
         self._await_phone_wifi(ssid, timeout_s)
 
-    def phone_off_wifi(self, timeout_s: float = 10.0) -> None:
+    def phone_off_wifi(self, timeout_s: float | None = None) -> None:
         """Take the phone off Wi-Fi: its bench station disconnects, else every SSID goes off
         the air (the phone says so: no ``wifi`` in its state)."""
         cfg = self.dut
+        timeout_s = cfg.within_s.wifi_join if timeout_s is None else timeout_s
         if cfg.station is not None:
             self.station(cfg.station).disconnect(timeout=timeout_s)
             return

@@ -26,16 +26,26 @@ from rigs.ble.sim.peripherals import PeripheralSpec
 from rigs.errors import HardwareTimeout
 from rigs.vm.guest import Guest, GuestCommandFailed, guest_port
 
-AIR_PORT = "rigs.air0"
+AIR_PREFIX = "rigs.air"
+AIR_PORT = f"{AIR_PREFIX}0"
+PROXY = str(Path(__file__).with_name("air_proxy.py"))
+PROXY_PORT = 47400
 BLUETOOTHD = "/usr/libexec/bluetooth/bluetoothd"
 RELAY = str(Path(__file__).with_name("vhci_relay.py"))
 POWER_TIMEOUT_S = 60.0
 
 
 def lab_air_config(bench: Bench) -> AirConfig | None:
-    """The air that stands in for the bench's BlueZ peripherals (None if it has none)."""
+    """The air that stands in for the bench's BlueZ peripherals (None if it has none).
+
+    A peripheral a ``[[serial]]`` board embodies is not played by the air: the box's board
+    emulator in the guest joins it as that peripheral (through :mod:`rigs.vm.air_proxy`).
+    """
     peripherals = tuple(
-        AirPeripheral(spec=PeripheralSpec(name=p.name, address=p.address, kind=p.kind))
+        AirPeripheral(
+            spec=PeripheralSpec(name=p.name, address=p.address, kind=p.kind),
+            hosted=bench.board_of(p.id) is None,
+        )
         for p in bench.ble
         if p.backend == "bluez" and p.name is not None and p.address is not None
     )
@@ -44,12 +54,32 @@ def lab_air_config(bench: Bench) -> AirConfig | None:
     return AirConfig(link=bench.ble_link, peripherals=peripherals)
 
 
-def air_link(hci_spec: str) -> dict[str, tuple[str, int]]:
-    """``tcp-client:127.0.0.1:P`` → the guest's ``tcp_links`` entry for the air port."""
+def box_air_ports(bench: Bench) -> int:
+    """Virtio ports the guest's box needs onto the host air: one per controller it joins with
+    (each board's BLE side, the phone's central); 0 without a box."""
+    if not bench.box:
+        return 0
+    boards = sum(1 for board in bench.serial if board.ble is not None)
+    phone = int(bench.dut is not None and bench.dut.sensor is not None)
+    return boards + phone
+
+
+def air_link(hci_spec: str, extra: int = 0) -> dict[str, tuple[str, int]]:
+    """``tcp-client:127.0.0.1:P`` → the guest's ``tcp_links``: ``rigs.air0`` for BlueZ's hci0
+    and ``extra`` more (``rigs.air1`` …) for the box's controllers, each its own connection."""
     kind, host, port = hci_spec.split(":")
     if kind != "tcp-client":
         raise ValueError(f"the air's HCI endpoint must be tcp-client:HOST:PORT, not {hci_spec}")
-    return {AIR_PORT: (host, int(port))}
+    return {f"{AIR_PREFIX}{i}": (host, int(port)) for i in range(extra + 1)}
+
+
+def start_air_proxy(guest: Guest, ports: int, log_dir: str = "/run/rigs") -> str:
+    """Start :mod:`rigs.vm.air_proxy` over ``ports`` virtio ports; the box's air endpoint."""
+    guest.run(["mkdir", "-p", log_dir])
+    log = f"{log_dir}/air-proxy.log"
+    guest.spawn([sys.executable, "-I", PROXY, AIR_PREFIX, str(ports), str(PROXY_PORT)], log)
+    _wait(guest, ["grep", "-q", "^ready", log], "the air proxy to listen", 30.0)
+    return f"tcp-client:127.0.0.1:{PROXY_PORT}"
 
 
 def start_bluez(guest: Guest, log_dir: str = "/run/rigs") -> dict[str, int]:
@@ -87,4 +117,12 @@ def _wait(guest: Guest, argv: list[str], what: str, timeout: float) -> None:
     raise HardwareTimeout(f"in the guest, waited {timeout:.0f}s for {what}:\n{tail}")
 
 
-__all__ = ["AIR_PORT", "GuestCommandFailed", "air_link", "lab_air_config", "start_bluez"]
+__all__ = [
+    "AIR_PORT",
+    "GuestCommandFailed",
+    "air_link",
+    "box_air_ports",
+    "lab_air_config",
+    "start_air_proxy",
+    "start_bluez",
+]

@@ -1,11 +1,11 @@
 """Daemons the guest needs but the host must not have on its PATH: extracted .debs.
 
 The guest sees the host's root, so a program installed on the host is a program in the guest.
-hostapd, wpa_supplicant (with wpa_cli) and iw are the exception: the project's fresh-machine check requires a host
-*without* them on the PATH. So the VM bench takes them from Debian's own packages, downloaded
-with ``apt-get download`` (the ordinary client, the Debian archive) and unpacked with
-``dpkg -x`` into a cache folder that the guest reads; their libraries (libnl, libssl, libpcsclite)
-are ordinary dependencies the host may have.
+hostapd, wpa_supplicant (with wpa_cli) and iw are the exception: the project's fresh-machine
+check requires a host *without* them on the PATH. So the VM bench takes them from Debian's own
+packages, downloaded with ``apt-get download`` (the ordinary client, the Debian archive) and
+unpacked with ``dpkg -x`` into a cache folder that the guest reads; their libraries (libnl,
+libssl, libpcsclite) are ordinary dependencies the host may have.
 """
 
 from __future__ import annotations

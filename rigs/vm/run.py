@@ -23,11 +23,12 @@ from pathlib import Path
 
 from rigs.bench import Bench, load_bench
 from rigs.ble.sim import AirProcess
+from rigs.labbox.box import BOX_AIR_ENV
 from rigs.labbox.hwsim_daemons import WIFI_ROOT_ENV
 from rigs.tools.debs import ProgramUnavailable, ensure_program
-from rigs.vm.bluez import air_link, lab_air_config, start_bluez
-from rigs.vm.guest import Guest
+from rigs.vm.bluez import air_link, box_air_ports, lab_air_config, start_air_proxy, start_bluez
 from rigs.vm.debs import wifi_root
+from rigs.vm.guest import Guest
 from rigs.vm.host import VmUnavailable, probe
 
 DEFAULT_BENCH = Path("fixtures/benches/vm.toml")
@@ -70,13 +71,16 @@ def run_pytest(bench_path: Path, share: Path, pytest_args: list[str]) -> int:
         return UNAVAILABLE
     env: dict[str, str | float | None] = {**host.environment()}
     with AirProcess(config, log_dir=share / "air") as air:
-        links = air_link(air.endpoints.hci[0])
+        box_ports = box_air_ports(bench)
+        links = air_link(air.endpoints.hci[0], box_ports)
         with Guest(host, share, tcp_links=links, host_clock=True) as guest:
             env["vm.boot_s"] = round(guest.boot_s or 0.0, 1)
             t0 = time.monotonic()
             if "vpn" in bench.capabilities:  # /dev/net/tun for OpenVPN, server and phone
                 guest.run(["modprobe", "tun"], timeout=60)
             start_bluez(guest)
+            if box_ports:
+                guest_env[BOX_AIR_ENV] = start_air_proxy(guest, box_ports)
             env["vm.bluez_up_s"] = round(time.monotonic() - t0, 1)
             env_file = share / ENV_FILE
             env_file.write_text(json.dumps(env, indent=1))

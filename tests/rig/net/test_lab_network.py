@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,10 +158,19 @@ def test_servers_listen_on_the_rig_address_and_the_station_endpoint_is_the_kerne
     bench = load_bench(_bench(tmp_path))
     with _rig_host("wlt0") as (host, index):
         net = LabNetwork(bench, ns=host)
-        with pytest.raises(RigFault, match="wlt0 has no IPv4 address"):
-            net.station_endpoint("rig-station")
-        with host.iproute() as ipr:
-            ipr.addr("add", index=index, address="10.79.1.10", prefixlen=24)
+        with pytest.raises(RigFault, match=r"wlt0 has no IPv4 address 0\.3 s after asking"):
+            net.station_endpoint("rig-station", wait_s=0.3)
+
+        def dhcp_answers_late() -> None:
+            time.sleep(0.5)  # the AP's DHCP, after the association completed
+            with host.iproute() as ipr:
+                ipr.addr("add", index=index, address="10.79.1.10", prefixlen=24)
+
+        late = threading.Thread(target=dhcp_answers_late)
+        late.start()
+        endpoint = net.station_endpoint("rig-station", wait_s=10.0)
+        late.join()
+        assert endpoint.address == "10.79.1.10"
         with net:
             assert net.push_server.address == "10.79.1.10" and net.push_server.port == 5223
             client = host.socket(socket.AF_INET, socket.SOCK_STREAM)
