@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from rigs.bench import Bench, DutAgent, WifiNetwork
+from rigs.bench import Bench, DutAgent, DutWithin, WifiNetwork
 from rigs.dut.ap_control import AccessPointControl
 from rigs.dut.link import DutLink
 from rigs.dut.records import WifiState, read_state
@@ -165,7 +165,11 @@ class ScenarioContext:
             self._stations[station_id] = self.open_station(station_id)
         return self._stations[station_id]
 
-    def associate(self, station_id: str, ssid: str, timeout_s: float = 10.0) -> None:
-        """Associate ``station_id`` to ``ssid`` with the bench file's key; returns on COMPLETED."""
+    def associate(self, station_id: str, ssid: str, timeout_s: float | None = None) -> None:
+        """Associate ``station_id`` to ``ssid`` with the bench file's key; returns on COMPLETED
+        (scan and association within ``timeout_s``, default ``[dut.within_s] wifi_join``)."""
+        if timeout_s is None:
+            dut = self.bench.dut
+            timeout_s = DutWithin().wifi_join if dut is None else dut.within_s.wifi_join
         psk_env = self.net.network(ssid).psk_env
         self.station(station_id).associate(ssid, psk_env=psk_env, timeout=timeout_s)

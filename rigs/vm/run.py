@@ -36,6 +36,10 @@ DEFAULT_SHARE = Path("reports/vm")
 ENV_FILE = "vm-environment.json"
 SUITE_TIMEOUT_S = 3600.0
 UNAVAILABLE = 3
+CPUS_ENV = "RIGS_VM_CPUS"
+DEFAULT_CPUS = 2
+"""vCPUs of the guest. Two: the suites run a phone, a board, BlueZ and the rig at once, and
+with one vCPU under TCG they queue behind each other (late bursts the product did not make)."""
 TCG_TEST_TIMEOUT_S = 600
 
 
@@ -73,8 +77,10 @@ def run_pytest(bench_path: Path, share: Path, pytest_args: list[str]) -> int:
     with AirProcess(config, log_dir=share / "air") as air:
         box_ports = box_air_ports(bench)
         links = air_link(air.endpoints.hci[0], box_ports)
-        with Guest(host, share, tcp_links=links, host_clock=True) as guest:
+        cpus = int(os.environ.get(CPUS_ENV, DEFAULT_CPUS))
+        with Guest(host, share, cpus=cpus, tcp_links=links, host_clock=True) as guest:
             env["vm.boot_s"] = round(guest.boot_s or 0.0, 1)
+            env["vm.cpus"] = cpus
             t0 = time.monotonic()
             if "vpn" in bench.capabilities:  # /dev/net/tun for OpenVPN, server and phone
                 guest.run(["modprobe", "tun"], timeout=60)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -106,3 +109,22 @@ def test_retries_can_be_turned_off(pytester: pytest.Pytester) -> None:
     run = pytester.runpytest("--rig-retries=0", "-k", "flaky or broken")
     run.assert_outcomes(failed=2)
     assert _counts(pytester.path) == {"flaky": 1, "broken": 1}
+
+
+def test_a_session_fixture_that_failed_is_retried_with_its_own_error() -> None:
+    """The retry sets the failed session fixture up again; the report keeps the rig's error,
+    both times. It showed pytest's bare ``assert not self._finalizers`` instead (the fixture's
+    finalizers from the first attempt were left), hiding why the VM bench's box had not
+    started. The real case: the hwsim box refusing to start outside a private rig host, in a
+    test that is not the session's last (the last one tears every fixture down anyway)."""
+    root = Path(__file__).parents[3]
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
+         "--bench", "fixtures/benches/vm.toml", "tests/scenarios/test_multicast.py", "-x"],
+        cwd=root, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "RIGS_LABBOX_HOST": ""},
+    )  # fmt: skip
+    out = run.stdout
+    assert "1 error, 1 rerun" in out, out[-2000:]
+    assert "RigFault: bench 'vm': the box builds its Wi-Fi LAN" in out
+    assert "AssertionError" not in out
