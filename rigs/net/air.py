@@ -117,7 +117,7 @@ class AirCapture(PacketCapture):
 
     def _record(self, data: bytes, *, from_station: bool, stamp: Ancillary) -> None:
         ip = parse_ethernet(data)
-        mono_s, wall_s = time.monotonic(), time.time()
+        mono_s, wall_s = _clock_pair()
         for level, kind, value in stamp:
             if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= 16:
                 sec, nsec = _TIMESPEC.unpack_from(value)
@@ -205,6 +205,22 @@ class AirCapture(PacketCapture):
         with open(path, "wb") as out:
             out.write(data)
         return len(data)
+
+
+def _clock_pair(tries: int = 3) -> tuple[float, float]:
+    """(monotonic, wall) read as one instant: the pair whose two wall reads bracket the
+    monotonic one most tightly, of ``tries``. A kernel stamp is wall time; the capture maps it to
+    monotonic with this pair's offset, and a thread preempted between two plain reads (0.5 ms
+    seen in a TCG guest with two vCPUs) put a frame before the send that caused it."""
+    best: tuple[float, float, float] | None = None
+    for _ in range(tries):
+        before = time.time()
+        mono = time.monotonic()
+        after = time.time()
+        if best is None or after - before < best[0]:
+            best = (after - before, mono, (before + after) / 2)
+    assert best is not None
+    return best[1], best[2]
 
 
 def is_radio_port(iface: str) -> bool:

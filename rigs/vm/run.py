@@ -36,6 +36,8 @@ DEFAULT_SHARE = Path("reports/vm")
 ENV_FILE = "vm-environment.json"
 SUITE_TIMEOUT_S = 3600.0
 UNAVAILABLE = 3
+GUEST_TMP = "/tmp/rigs-vm-pytest"
+"""pytest's base temp dir in the guest: tmpfs (a board's control socket cannot bind on 9p)."""
 CPUS_ENV = "RIGS_VM_CPUS"
 DEFAULT_CPUS = 2
 """vCPUs of the guest. Two: the suites run a phone, a board, BlueZ and the rig at once, and
@@ -95,7 +97,7 @@ def run_pytest(bench_path: Path, share: Path, pytest_args: list[str]) -> int:
             # counts session fixture setup too) fired inside a hook on a loaded machine.
             slow = [] if host.accel.name == "kvm" else [f"--timeout={TCG_TEST_TIMEOUT_S}"]
             argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *slow, "--bench",
-                    str(bench_path.resolve()), *pytest_args]  # fmt: skip
+                    str(bench_path.resolve()), f"--basetemp={GUEST_TMP}", *pytest_args]  # fmt: skip
             result = guest.run(
                 argv,
                 timeout=SUITE_TIMEOUT_S,
@@ -112,6 +114,12 @@ def run_pytest(bench_path: Path, share: Path, pytest_args: list[str]) -> int:
             env["vm.suite_wall_s"] = round(time.monotonic() - t0, 1)
             env_file.write_text(json.dumps(env, indent=1))
             guest.run(["sh", "-c", f"cp /run/rigs/*.log {share}/"], check=False)
+            # The box's and the fixtures' logs (phone, boards, hostapd, wpa_supplicant, DHCP)
+            # live in the guest's tmpfs (UNIX sockets cannot bind on the 9p share): keep them.
+            logs = share / "logs"
+            keep = f"mkdir -p {logs} && cd {GUEST_TMP} && "
+            keep += f"find . -name '*.log' -exec cp --parents {{}} {logs}/ ';'"
+            guest.run(["sh", "-c", keep], check=False, timeout=120)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
     print(f"vm bench: {json.dumps(env)}")
