@@ -245,7 +245,9 @@ class LabBox(Service):
                     self.bench, dut, ctrl=self.wifi.phone_ctrl, push_server=self.wifi.push_server
                 )
             )
-        self.dut = SimDutProcess(config, netns=netns, log_dir=self.log_dir).start()
+        self.dut = SimDutProcess(
+            config, netns=netns, log_dir=self.log_dir, dial_s=PHONE_DIAL_S
+        ).start()
 
     def _link(self, path: Path, target: Path) -> None:
         _free(path)
@@ -270,6 +272,11 @@ class LabBox(Service):
             config["watch"] = {"clock_offset_s": WATCH_CLOCK_OFFSET_S}
         return config
 
+
+PHONE_DIAL_S = 3600.0
+"""The stand-in phone keeps dialing the agent endpoint for the whole run, as a test app left
+open on a phone does: the rig opens the endpoint only when the first test that needs the DUT
+starts, which can be minutes after the box (a BLE suite first, under TCG)."""
 
 BOX_AIR_ENV = "RIGS_BOX_AIR_HCI"
 """An air someone else runs (the VM bench's host air, seen through :mod:`rigs.vm.air_proxy`):

@@ -99,9 +99,7 @@ class LabNetwork(Service):
                 return net
         raise RigFault(f"bench {self.bench.name!r} has no network {ssid!r}")
 
-    def station_endpoint(
-        self, station_id: str, wait_s: float = ADDRESS_WAIT_S
-    ) -> StationEndpoint:
+    def station_endpoint(self, station_id: str, wait_s: float = ADDRESS_WAIT_S) -> StationEndpoint:
         """Sockets on the rig station's interface, from the IPv4 address the kernel gave it.
 
         The address comes from the AP's DHCP after the association completed (wpa_supplicant's

@@ -36,11 +36,14 @@ class SimDutProcess(SimulatorChild):
         netns: Netns | None = None,
         log_dir: str | Path | None = None,
         python: str = sys.executable,
+        dial_s: float | None = None,
     ) -> None:
         SimDutConfig.from_dict(config)  # refuse a bad config in the rig's process, naming the key
         super().__init__(log_dir=log_dir, python=python)
         self.config = dict(config)
         self.netns = netns
+        self.dial_s = dial_s
+        """How long the app keeps dialing the agent endpoint (None: the app's default)."""
         self.log_path: Path | None = None
         self.returncode: int | None = None
 
@@ -62,6 +65,7 @@ class SimDutProcess(SimulatorChild):
         argv = [
             *(self._python, "-m", "rigs.dut.sim"),
             *("--config", str(config_path), "--log", str(self.log_path)),
+            *(() if self.dial_s is None else ("--connect-timeout", str(self.dial_s))),
         ]
 
         # The child enters the namespace itself: forked from a thread inside it, it would die
