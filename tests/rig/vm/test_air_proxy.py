@@ -27,16 +27,16 @@ PROXY = air_proxy.__file__
 @pytest.fixture
 def ports(tmp_path: Path) -> Iterator[tuple[str, list[int]]]:
     """Two ptys linked as ``air1`` and ``air2``; their controller ends (what qemu would hold)."""
-    masters = []
+    masters, slaves = [], []
     for i in (1, 2):
         master, slave = pty.openpty()
         os.set_blocking(master, False)
         (tmp_path / f"air{i}").symlink_to(os.ttyname(slave))
         masters.append(master)
         tty.setraw(slave)  # raw: the stand-in port must not echo or translate bytes
-        os.close(slave)
+        slaves.append(slave)  # held open: a pty's master reads EIO while no slave end is open
     yield str(tmp_path / "air"), masters
-    for fd in masters:
+    for fd in masters + slaves:
         os.close(fd)
 
 
