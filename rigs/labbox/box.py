@@ -111,10 +111,10 @@ class LabBox(Service):
                 transport = peripheral.hci_transport
                 if transport is not None and transport.startswith("serial:"):
                     self._start_uart_hci(transport, air_hci)
-            if self.bench.wifi_networks and self.bench.box_wifi == "hwsim":
-                self.wifi = HwsimWifi(self.bench, log_dir=self.log_dir).start()
-            elif self.bench.wifi_networks:
-                self.wifi = BoxWifi(self.bench).start()
+            if self.bench.wifi_networks:
+                hwsim = self.bench.box_wifi == "hwsim"
+                lan = HwsimWifi(self.bench, log_dir=self.log_dir) if hwsim else BoxWifi(self.bench)
+                self.wifi = lan.start()
             if self.bench.dut is not None and self.bench.dut.backend == "app":
                 self._start_phone(air_hci)
         return self

@@ -95,7 +95,8 @@ class HwsimWifi(BoxLan):
         action = daemons.hook_scripts(RUN_DIR, self.log_dir / "dhcp.log")
         for i, net in enumerate(nets):
             self._access_point(i, net)
-        self._rig_station(action)
+        own = self.station
+        self._supplicant("rig", str(own.iface), Path(str(own.ctrl_dir)), action, netns=None)
         self._phone_station(action)
 
     def _load_radios(self, count: int) -> list[tuple[str, str]]:
@@ -150,11 +151,6 @@ class HwsimWifi(BoxLan):
         )
         self._spawn(f"hostapd-{ctrl.name}", [daemons.program("hostapd"), str(conf)])
         self._wait_ctrl(ctrl, "hostapd", f"hostapd for {net.ssid!r}")
-
-    def _rig_station(self, action: Path) -> None:
-        ctrl_dir = Path(str(self.station.ctrl_dir))
-        iface = str(self.station.iface)
-        self._supplicant("rig", iface, ctrl_dir, action, netns=None)
 
     def _phone_station(self, action: Path) -> None:
         assert self.phone is not None

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import shutil
 from pathlib import Path
 
 from rigs.bench import WifiNetwork
 from rigs.errors import RigFault
+from rigs.tools.debs import installed
 
 WIFI_ROOT_ENV = "RIGS_VM_WIFI_ROOT"
 """Where ``python -m rigs.vm`` unpacked hostapd, wpa_supplicant, wpa_cli and iw."""
@@ -40,15 +40,13 @@ def program(name: str) -> str:
             path = Path(root, sub, name)
             if path.exists():
                 return str(path)
-    found = shutil.which(name) or next(
-        (f"/{s}/{name}" for s in SUBDIRS if Path(f"/{s}/{name}").exists()), None
-    )
+    found = installed(name)
     if found is None:
         raise RigFault(
             f"the hwsim box needs {name}: not in {WIFI_ROOT_ENV}={root!r} nor on the PATH "
             "(python -m rigs.vm fetches it; or apt-get install hostapd wpasupplicant iw)"
         )
-    return found
+    return str(found)
 
 
 def private_file(path: Path, text: str) -> Path:

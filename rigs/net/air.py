@@ -88,6 +88,7 @@ class AirCapture(PacketCapture):
         self._udp: collections.Counter[tuple[str, int]] = collections.Counter()
         self._sources: collections.Counter[str] = collections.Counter()
         self._from_station = 0
+        self._wall_minus_mono = _WallMinusMono()
 
     def start(self, *, opened_at: str | None = None) -> Self:
         """Open the socket in the AP namespace and start the capture thread."""
@@ -117,12 +118,14 @@ class AirCapture(PacketCapture):
 
     def _record(self, data: bytes, *, from_station: bool, stamp: Ancillary) -> None:
         ip = parse_ethernet(data)
-        mono_s, wall_s = _clock_pair()
+        mono_s: float | None = None
         for level, kind, value in stamp:
             if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= 16:
                 sec, nsec = _TIMESPEC.unpack_from(value)
-                kernel_wall = sec + nsec / 1e9
-                mono_s, wall_s = mono_s - (wall_s - kernel_wall), kernel_wall
+                wall_s = sec + nsec / 1e9
+                mono_s = wall_s - self._wall_minus_mono.offset()
+        if mono_s is None:
+            mono_s, wall_s = time.monotonic(), time.time()
         frame = Frame(mono_s, wall_s, from_station, data, ip)
         with self._lock:
             if len(self._frames) < self.max_frames:
@@ -207,20 +210,37 @@ class AirCapture(PacketCapture):
         return len(data)
 
 
-def _clock_pair(tries: int = 3) -> tuple[float, float]:
-    """(monotonic, wall) read as one instant: the pair whose two wall reads bracket the
-    monotonic one most tightly, of ``tries``. A kernel stamp is wall time; the capture maps it to
-    monotonic with this pair's offset, and a thread preempted between two plain reads (0.5 ms
-    seen in a TCG guest with two vCPUs) put a frame before the send that caused it."""
-    best: tuple[float, float, float] | None = None
+class _WallMinusMono:
+    """``time.time() - time.monotonic()``, what maps a kernel (wall) stamp to monotonic.
+
+    Read as one instant (the tightest of three wall/monotonic/wall reads: a thread preempted
+    between two plain reads, 0.5 ms in a TCG guest with two vCPUs, put a frame before the send
+    that caused it) and refreshed every ``REFRESH_S``, not per frame: the capture thread is in
+    every number the air reports, and the offset moves only with NTP's slew (ppm).
+    """
+
+    REFRESH_S = 0.5
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._at = -float("inf")
+
+    def offset(self) -> float:
+        now = time.monotonic()
+        if now - self._at > self.REFRESH_S:
+            self._offset, self._at = _tight_offset(), now
+        return self._offset
+
+
+def _tight_offset(tries: int = 3) -> float:
+    best_width, best = float("inf"), 0.0
     for _ in range(tries):
         before = time.time()
         mono = time.monotonic()
         after = time.time()
-        if best is None or after - before < best[0]:
-            best = (after - before, mono, (before + after) / 2)
-    assert best is not None
-    return best[1], best[2]
+        if after - before < best_width:
+            best_width, best = after - before, (before + after) / 2 - mono
+    return best
 
 
 def is_radio_port(iface: str) -> bool:

@@ -112,7 +112,7 @@ class ScenarioContext:
         within ``timeout_s`` (default ``[dut.within_s] wifi_join``).
         """
         cfg = self.dut
-        timeout_s = cfg.within_s.wifi_join if timeout_s is None else timeout_s
+        timeout_s = self._wifi_join_s if timeout_s is None else timeout_s
         if cfg.station is not None:
             self.associate(cfg.station, ssid, timeout_s)
             return
@@ -128,7 +128,7 @@ class ScenarioContext:
         """Take the phone off Wi-Fi: its bench station disconnects, else every SSID goes off
         the air (the phone says so: no ``wifi`` in its state)."""
         cfg = self.dut
-        timeout_s = cfg.within_s.wifi_join if timeout_s is None else timeout_s
+        timeout_s = self._wifi_join_s if timeout_s is None else timeout_s
         if cfg.station is not None:
             self.station(cfg.station).disconnect(timeout=timeout_s)
             return
@@ -165,11 +165,15 @@ class ScenarioContext:
             self._stations[station_id] = self.open_station(station_id)
         return self._stations[station_id]
 
+    @property
+    def _wifi_join_s(self) -> float:
+        """``[dut.within_s] wifi_join`` (its default on a bench without a DUT)."""
+        dut = self.bench.dut
+        return (DutWithin() if dut is None else dut.within_s).wifi_join
+
     def associate(self, station_id: str, ssid: str, timeout_s: float | None = None) -> None:
         """Associate ``station_id`` to ``ssid`` with the bench file's key; returns on COMPLETED
         (scan and association within ``timeout_s``, default ``[dut.within_s] wifi_join``)."""
-        if timeout_s is None:
-            dut = self.bench.dut
-            timeout_s = DutWithin().wifi_join if dut is None else dut.within_s.wifi_join
+        timeout_s = self._wifi_join_s if timeout_s is None else timeout_s
         psk_env = self.net.network(ssid).psk_env
         self.station(station_id).associate(ssid, psk_env=psk_env, timeout=timeout_s)
