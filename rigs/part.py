@@ -30,8 +30,8 @@ What a part holds only while it runs (a process, a socket, a client) is read thr
 :func:`present`: outside that time the caller gets the part's own words ("the air process is not
 running"), not an AttributeError on None from three frames further down.
 
-Each mixin supplies only ``__enter__``/``__exit__`` (so ``with part:`` means the same thing
-everywhere and the boilerplate lives once); the verbs are the class's own.
+Each mixin names its two verbs and nothing else: ``__enter__``/``__exit__`` are written once
+(``_Scoped``), so ``with part:`` means the same thing everywhere; the verbs are the class's own.
 
 :class:`Part` is the reporting half of the face, a protocol any of them implements:
 ``health()`` (what is wrong now, empty when fine: a fixture checks it before a test so a dead
@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol, Self, TypeVar, runtime_checkable
+from typing import Any, ClassVar, Protocol, Self, TypeVar, runtime_checkable
 
 T = TypeVar("T")
 
@@ -99,95 +99,71 @@ class Part(Healthy, Protocol):
         ...
 
 
-class Service:
-    """``with service:`` starts it and always stops it (``stop()`` must not raise)."""
+class _Scoped:
+    """What ``with`` does for every mixin below, written once: on entry call the class's first
+    verb (none for a part open from construction), on exit always call its second one."""
 
-    def start(self) -> Any:
-        raise NotImplementedError
-
-    def stop(self) -> object:
-        raise NotImplementedError
+    _verbs: ClassVar[tuple[str | None, str]]
 
     def __enter__(self) -> Self:
-        self.start()
+        begin = self._verbs[0]
+        if begin is not None:
+            getattr(self, begin)()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        getattr(self, self._verbs[1])()
 
 
-class Handle:
-    """``with handle:`` opens it and always closes it (``close()`` is safe twice)."""
+class Service(_Scoped):
+    """``with service:`` calls ``start()`` and always ``stop()``: a stop must not raise (it runs
+    on the failure path) and stops only what the start began."""
 
-    def open(self) -> Any:
-        raise NotImplementedError
-
-    def close(self) -> object:
-        raise NotImplementedError
-
-    def __enter__(self) -> Self:
-        self.open()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    _verbs = ("start", "stop")
 
 
-class Closing:
-    """A handle open from construction: ``with`` only guarantees ``close()``."""
+class Handle(_Scoped):
+    """``with handle:`` calls ``open()`` and always ``close()``, which is safe twice."""
 
-    def close(self) -> object:
-        raise NotImplementedError
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    _verbs = ("open", "close")
 
 
-class Switch:
-    """``with fault:`` enables it and always disables it again."""
+class Closing(_Scoped):
+    """A handle open from construction (a station found by MAC, a socket): ``with`` only
+    guarantees ``close()``."""
 
-    def enable(self) -> Any:
-        raise NotImplementedError
-
-    def disable(self) -> object:
-        raise NotImplementedError
-
-    def __enter__(self) -> Self:
-        self.enable()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.disable()
+    _verbs = (None, "close")
 
 
-class AsyncService:
-    """``async with service:`` for parts that live on an event loop."""
+class Switch(_Scoped):
+    """``with fault:`` calls ``enable()`` and always ``disable()`` again, also when the test
+    fails, so no fault outlives the test that switched it on."""
 
-    async def start(self) -> Any:
-        raise NotImplementedError
+    _verbs = ("enable", "disable")
 
-    async def stop(self) -> object:
-        raise NotImplementedError
+
+class _AsyncScoped:
+    """:class:`_Scoped` for parts on an event loop: ``async with`` awaits the verbs."""
+
+    _verbs: ClassVar[tuple[str | None, str]]
 
     async def __aenter__(self) -> Self:
-        await self.start()
+        begin = self._verbs[0]
+        if begin is not None:
+            await getattr(self, begin)()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
+        await getattr(self, self._verbs[1])()
 
 
-class AsyncClosing:
+class AsyncService(_AsyncScoped):
+    """``async with service:`` awaits ``start()`` and always ``stop()``."""
+
+    _verbs = ("start", "stop")
+
+
+class AsyncClosing(_AsyncScoped):
     """``async with handle:`` guarantees ``await handle.close()``."""
 
-    async def close(self) -> object:
-        raise NotImplementedError
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
+    _verbs = (None, "close")

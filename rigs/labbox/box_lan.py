@@ -53,6 +53,10 @@ class BoxLan(Service):
     def _build(self) -> None:
         """Make the LAN (called once by :meth:`start`)."""
 
+    @abstractmethod
+    def stop(self) -> None:
+        """Remove what :meth:`_build` made (also half-made), then :meth:`_forget_keys`."""
+
     def _forget_keys(self) -> None:
         """Unset the keys :meth:`start` generated (each subclass's ``stop`` calls it)."""
         for var in self._generated:
