@@ -45,7 +45,7 @@ from rigs.labbox.box_lan import BoxLan
 from rigs.labbox.wifi_plan import one_host_one_answer, phone_knows
 from rigs.net.lan_wiring import STATION_IFACE
 from rigs.net.netns import Netns
-from rigs.part import taken
+from rigs.part import present, taken
 from rigs.process import spawn_child, stop_child
 from rigs.wait import poll_until
 from rigs.wifi.ctrl import CtrlClient
@@ -223,9 +223,7 @@ class HwsimWifi(BoxLan):
 
     @property
     def phone_ns(self) -> Netns:
-        if self.phone is None:
-            raise RigFault("the box's hwsim Wi-Fi is not running")
-        return self.phone
+        return present(self.phone, RigFault("the box's hwsim Wi-Fi is not running"))
 
     @property
     def phone_ctrl(self) -> Path:

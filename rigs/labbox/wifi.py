@@ -37,7 +37,7 @@ from rigs.net.mirror import PortMirror
 from rigs.net.netns import Netns
 from rigs.net.radio_hook import LanRadioHook
 from rigs.net.topology import LanSpec, SsidSpec
-from rigs.part import taken
+from rigs.part import present, taken
 from rigs.wifi.sim.supplicant import SimStation, SimulatedSupplicant
 from rigs.wifi.sim_plan import access_point
 
@@ -139,9 +139,7 @@ class BoxWifi(BoxLan):
 
     @property
     def phone_ns(self) -> Netns:
-        if self.lan is None:
-            raise RigFault("the box's Wi-Fi is not running")
-        return self.lan.station_ns(PHONE)
+        return present(self.lan, RigFault("the box's Wi-Fi is not running")).station_ns(PHONE)
 
     @property
     def phone_ctrl(self) -> Path:

@@ -45,7 +45,7 @@ from rigs.net.push_server import PushServer
 from rigs.net.radio_hook import LanRadioHook
 from rigs.net.topology import LanSpec, SsidSpec
 from rigs.net.vpn_server import VpnServer
-from rigs.part import Service, taken, undone_on_error
+from rigs.part import Service, present, taken, undone_on_error
 from rigs.wifi.ctrl import CtrlClient
 from rigs.wifi.sim.model import Timing
 from rigs.wifi.sim.supplicant import SimStation, SimulatedSupplicant
@@ -204,21 +204,15 @@ class SimWifiBench(Service):
 
     @property
     def lan(self) -> Lan:
-        if self._lan is None:
-            raise RigFault("simulated Wi-Fi bench is not running")
-        return self._lan
+        return present(self._lan, RigFault("simulated Wi-Fi bench is not running"))
 
     @property
     def supplicant(self) -> SimulatedSupplicant:
-        if self._sim is None:
-            raise RigFault("simulated Wi-Fi bench is not running")
-        return self._sim
+        return present(self._sim, RigFault("simulated Wi-Fi bench is not running"))
 
     @property
     def push_server(self) -> PushServer:
-        if self._push is None:
-            raise RigFault("no network of this bench has push_port: no push server")
-        return self._push
+        return present(self._push, RigFault("no network of this bench has push_port: no push server"))
 
     def vpn_server(self, push: Push) -> VpnServer:
         """A real OpenVPN server on the push SSID's gateway, pushing ``push`` (start it with
