@@ -18,23 +18,13 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from bumble import att, gatt, hci
+from bumble import att, hci
 from bumble.device import Connection, Device
 from bumble.transport import open_transport
 from bumble.transport.common import Transport
 
-from rigs.ble.sim.peripherals import advertising_data
-from rigs.ble.sim.watch_protocol import (
-    ACK_CHARACTERISTIC,
-    CONTROL,
-    CONTROL_CHARACTERISTIC,
-    DELIVERY_SERVICE,
-    HEART_RATE_MEASUREMENT,
-    HEART_RATE_SERVICE,
-    ControlOp,
-    decode_control,
-    encode_heart_rate,
-)
+from rigs.ble.sim.watch_gatt import advertising_data, watch_gatt
+from rigs.ble.sim.watch_protocol import CONTROL, ControlOp, decode_control
 from rigs.errors import HardwareGone, ProtocolError
 from rigs.part import present, taken
 from rigs.serial.emulator_sensor import EmulatedSensor
@@ -58,12 +48,13 @@ class SensorRadio:
         self._device: Device | None = None
         self._connection: Connection | None = None
         self._subscribed = False
-        self.measurement: gatt.Characteristic[bytes] = gatt.Characteristic(
-            HEART_RATE_MEASUREMENT,
-            gatt.Characteristic.Properties.NOTIFY,
-            gatt.Characteristic.READABLE,
-            encode_heart_rate(60, 0, 0),
+        self._gatt = watch_gatt(
+            bpm=60,
+            on_ack=self._on_ack,
+            read_control=self._read_control,
+            on_control=self._on_control,
         )
+        self.measurement = self._gatt.measurement
 
     async def open(self) -> None:
         """Open the HCI transport and power the device on (not advertising yet)."""
@@ -77,10 +68,7 @@ class SensorRadio:
         device = Device.with_hci(
             self.name, hci.Address(self.address), self._transport.source, self._transport.sink
         )
-        device.add_services([
-            gatt.Service(HEART_RATE_SERVICE, [self.measurement]),
-            gatt.Service(DELIVERY_SERVICE, [self._ack(), self._control()]),
-        ])  # fmt: skip
+        device.add_services(self._gatt.services)
         device.on(device.EVENT_CONNECTION, self._on_connection)
         device.on("characteristic_subscription", self._on_subscription)
         await asyncio.wait_for(device.power_on(), OPEN_TIMEOUT_S)
@@ -109,7 +97,7 @@ class SensorRadio:
             await device.stop_advertising()
         await device.start_advertising(
             auto_restart=True,
-            advertising_data=advertising_data(name, int(HEART_RATE_SERVICE, 16)),
+            advertising_data=advertising_data(name),
             advertising_interval_min=interval_ms,
             advertising_interval_max=interval_ms,
         )
@@ -151,23 +139,6 @@ class SensorRadio:
         if notify != self._subscribed:
             self._subscribed = notify
             self.sensor.on_link(state, peer, 1 if connection.peer_address.is_random else 0)
-
-    def _ack(self) -> gatt.Characteristic[bytes]:
-        return gatt.Characteristic(
-            ACK_CHARACTERISTIC,
-            gatt.Characteristic.Properties.WRITE
-            | gatt.Characteristic.Properties.WRITE_WITHOUT_RESPONSE,
-            gatt.Characteristic.WRITEABLE,
-            gatt.CharacteristicValue(write=self._on_ack),
-        )
-
-    def _control(self) -> gatt.Characteristic[bytes]:
-        return gatt.Characteristic(
-            CONTROL_CHARACTERISTIC,
-            gatt.Characteristic.Properties.WRITE | gatt.Characteristic.Properties.READ,
-            gatt.Characteristic.READABLE | gatt.Characteristic.WRITEABLE,
-            gatt.CharacteristicValue(read=self._read_control, write=self._on_control),
-        )
 
     def _on_ack(self, _connection: Connection, value: bytes) -> None:
         arrival_us = self.now_us()  # the board's stamp, first thing

@@ -21,19 +21,14 @@ import math
 import time
 from typing import Any
 
-from bumble import att, gatt, hci
-from bumble.core import AdvertisingData
+from bumble import att, hci
 from bumble.device import Connection, Device
 from bumble.link import LocalLink
 
 from rigs.ble.controller import RigController
+from rigs.ble.sim.watch_gatt import advertising_data, watch_gatt
 from rigs.ble.sim.watch_protocol import (
-    ACK_CHARACTERISTIC,
     CONTROL,
-    CONTROL_CHARACTERISTIC,
-    DELIVERY_SERVICE,
-    HEART_RATE_MEASUREMENT,
-    HEART_RATE_SERVICE,
     ControlOp,
     decode_acks,
     decode_control,
@@ -61,24 +56,6 @@ def now_us() -> int:
     return time.monotonic_ns() // 1000
 
 
-def advertising_data(name: str, service_uuid16: int) -> bytes:
-    """Flags, complete name and one 16-bit service UUID: fits the 31 bytes (no scan response)."""
-    data = AdvertisingData(
-        [
-            (AdvertisingData.FLAGS, bytes([0x06])),
-            (AdvertisingData.COMPLETE_LOCAL_NAME, name.encode()),
-            (
-                AdvertisingData.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
-                service_uuid16.to_bytes(2, "little"),
-            ),
-        ]
-    )
-    raw = bytes(data)
-    if len(raw) > 31:
-        raise ValueError(f"advertising data for {name!r} is {len(raw)} bytes; keep it <= 31")
-    return raw
-
-
 class WatchPeripheral:
     """A heart-rate sensor / watch streaming probe-carrying notifications (see module doc).
 
@@ -95,31 +72,14 @@ class WatchPeripheral:
             spec.name, hci.Address(spec.address), self.controller, self.controller
         )
         self._bpm = int(spec.params.get("bpm", 60))
-        self.measurement: gatt.Characteristic[bytes] = gatt.Characteristic(
-            HEART_RATE_MEASUREMENT,
-            gatt.Characteristic.Properties.NOTIFY,
-            gatt.Characteristic.READABLE,
-            encode_heart_rate(self._bpm, 0, 0),
+        table = watch_gatt(
+            bpm=self._bpm,
+            on_ack=self._on_ack,
+            read_control=self._read_control,
+            on_control=self._on_control,
         )
-        ack: gatt.Characteristic[bytes] = gatt.Characteristic(
-            ACK_CHARACTERISTIC,
-            gatt.Characteristic.Properties.WRITE
-            | gatt.Characteristic.Properties.WRITE_WITHOUT_RESPONSE,
-            gatt.Characteristic.WRITEABLE,
-            gatt.CharacteristicValue(write=self._on_ack),
-        )
-        control: gatt.Characteristic[bytes] = gatt.Characteristic(
-            CONTROL_CHARACTERISTIC,
-            gatt.Characteristic.Properties.WRITE | gatt.Characteristic.Properties.READ,
-            gatt.Characteristic.READABLE | gatt.Characteristic.WRITEABLE,
-            gatt.CharacteristicValue(read=self._read_control, write=self._on_control),
-        )
-        self.device.add_services(
-            [
-                gatt.Service(HEART_RATE_SERVICE, [self.measurement]),
-                gatt.Service(DELIVERY_SERVICE, [ack, control]),
-            ]
-        )
+        self.measurement = table.measurement
+        self.device.add_services(table.services)
         self.acks = PathRecorder(f"ble.{spec.name}.ack")
         self.one_way = PathRecorder(f"ble.{spec.name}.notify")
         self._stream: asyncio.Task[None] | None = None
@@ -130,7 +90,7 @@ class WatchPeripheral:
         await self.device.power_on()
         await self.device.start_advertising(
             auto_restart=True,
-            advertising_data=advertising_data(self.spec.name, int(HEART_RATE_SERVICE, 16)),
+            advertising_data=advertising_data(self.spec.name),
             advertising_interval_min=20,
             advertising_interval_max=20,
         )
