@@ -9,27 +9,8 @@ import pytest
 
 from rigs.errors import ProtocolError
 from rigs.measure.probe import PROBE, decode_probe
+from rigs.serial import protocol
 from rigs.serial.framing import FrameDecoder, encode_frame
-from rigs.serial.protocol import (
-    MAX_PAYLOAD,
-    PROBE_HEAD,
-    BoardInfo,
-    Capability,
-    Command,
-    ErrorCode,
-    Event,
-    Kind,
-    LogLevel,
-    LogLine,
-    Message,
-    StreamEnd,
-    StreamEndReason,
-    StreamParams,
-    pack_error,
-    pack_stream_data,
-    unpack_error,
-    unpack_stream_data,
-)
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "board-protocol.md"
 EXAMPLE = re.compile(r"^body: ([0-9a-f ]+)\nwire: ([0-9a-f ]+)$", re.MULTILINE)
@@ -48,7 +29,7 @@ def test_the_document_has_examples_to_check() -> None:
 def test_document_examples_match_the_implementation(body: bytes, wire: bytes) -> None:
     assert encode_frame(body) == wire
     assert FrameDecoder().feed(wire) == [body]
-    msg = Message.unpack(body)
+    msg = protocol.Message.unpack(body)
     assert msg.pack() == body
 
 
@@ -58,8 +39,8 @@ def test_document_states_the_crc_test_vector() -> None:
 
 
 def test_message_round_trip_and_description() -> None:
-    msg = Message(Kind.REQUEST, Command.ECHO, 0xBEEF, b"\x00\xff")
-    assert Message.unpack(msg.pack()) == msg
+    msg = protocol.Message(protocol.Kind.REQUEST, protocol.Command.ECHO, 0xBEEF, b"\x00\xff")
+    assert protocol.Message.unpack(msg.pack()) == msg
     assert msg.describe() == "REQUEST ECHO #48879 (2 B)"
 
 
@@ -73,44 +54,52 @@ def test_message_round_trip_and_description() -> None:
 )
 def test_bad_headers_are_protocol_errors(body: bytes, match: str) -> None:
     with pytest.raises(ProtocolError, match=match):
-        Message.unpack(body)
+        protocol.Message.unpack(body)
 
 
 def test_payload_limit_is_enforced() -> None:
-    Message(Kind.REQUEST, Command.ECHO, 1, bytes(MAX_PAYLOAD)).pack()
+    def echo(size: int) -> bytes:
+        return protocol.Message(protocol.Kind.REQUEST, protocol.Command.ECHO, 1, bytes(size)).pack()
+
+    echo(protocol.MAX_PAYLOAD)
     with pytest.raises(ValueError, match="exceeds"):
-        Message(Kind.REQUEST, Command.ECHO, 1, bytes(MAX_PAYLOAD + 1)).pack()
+        echo(protocol.MAX_PAYLOAD + 1)
 
 
 def test_payload_codecs_round_trip() -> None:
-    info = BoardInfo((1, 3), Capability.TIME | Capability.STREAM, 252, "näme", "v9")
-    assert BoardInfo.unpack(info.pack()) == info
-    params = StreamParams(100, 10_000, 64)
-    assert StreamParams.unpack(params.pack()) == params
-    end = StreamEnd(99, 100, 2**40, StreamEndReason.STOPPED)
-    assert StreamEnd.unpack(end.pack()) == end
-    line = LogLine(LogLevel.WARNING, 5, "low battery")
-    assert LogLine.unpack(line.pack()) == line
-    assert unpack_error(b"\x03busy") == (3, "busy")
-    assert unpack_error(pack_error(ErrorCode.BUSY, "x" * 400))[1] == "x" * (MAX_PAYLOAD - 1)
+    info = protocol.BoardInfo(
+        (1, 3), protocol.Capability.TIME | protocol.Capability.STREAM, 252, "näme", "v9"
+    )
+    assert protocol.BoardInfo.unpack(info.pack()) == info
+    params = protocol.StreamParams(100, 10_000, 64)
+    assert protocol.StreamParams.unpack(params.pack()) == params
+    end = protocol.StreamEnd(99, 100, 2**40, protocol.StreamEndReason.STOPPED)
+    assert protocol.StreamEnd.unpack(end.pack()) == end
+    line = protocol.LogLine(protocol.LogLevel.WARNING, 5, "low battery")
+    assert protocol.LogLine.unpack(line.pack()) == line
+    assert protocol.unpack_error(b"\x03busy") == (3, "busy")
+    long_error = protocol.pack_error(protocol.ErrorCode.BUSY, "x" * 400)
+    assert protocol.unpack_error(long_error)[1] == "x" * (protocol.MAX_PAYLOAD - 1)
 
 
 def test_truncated_payloads_are_protocol_errors() -> None:
     with pytest.raises(ProtocolError, match="STREAM_START"):
-        StreamParams.unpack(StreamParams(1, 2, 12).pack() + b"\x00")
+        protocol.StreamParams.unpack(protocol.StreamParams(1, 2, 12).pack() + b"\x00")
     with pytest.raises(ProtocolError, match="HELLO reply name"):
-        BoardInfo.unpack(b"\x01\x00\x00\x00\xfc\x00\x09abc")
+        protocol.BoardInfo.unpack(b"\x01\x00\x00\x00\xfc\x00\x09abc")
     with pytest.raises(ProtocolError, match="STREAM_DATA"):
-        unpack_stream_data(b"\x00" * 11)
+        protocol.unpack_stream_data(b"\x00" * 11)
 
 
 def test_stream_payload_head_is_the_measurement_probe() -> None:
-    assert PROBE_HEAD.format == PROBE.format and PROBE_HEAD.size == 12
-    payload = pack_stream_data(7, 1_234_567_890, 40)
+    assert protocol.PROBE_HEAD.format == PROBE.format and protocol.PROBE_HEAD.size == 12
+    payload = protocol.pack_stream_data(7, 1_234_567_890, 40)
     assert len(payload) == 40
-    assert decode_probe(payload) == unpack_stream_data(payload) == (7, 1_234_567_890)
+    assert decode_probe(payload) == protocol.unpack_stream_data(payload) == (7, 1_234_567_890)
 
 
 def test_unknown_codes_still_describe() -> None:
-    assert "0x77" in Message(Kind.ERROR, 0x77, 5, b"\x01").describe()
-    assert Message(Kind.EVENT, Event.LOG).describe().startswith("EVENT LOG")
+    assert "0x77" in protocol.Message(protocol.Kind.ERROR, 0x77, 5, b"\x01").describe()
+    assert (
+        protocol.Message(protocol.Kind.EVENT, protocol.Event.LOG).describe().startswith("EVENT LOG")
+    )

@@ -16,20 +16,8 @@ import pytest
 
 from rigs.errors import ProtocolError
 from rigs.serial import framing
+from rigs.serial import sensor_protocol as sensor
 from rigs.serial.protocol import Message
-from rigs.serial.sensor_protocol import (
-    AckReceived,
-    AdvertiseParams,
-    LinkChange,
-    LinkState,
-    ReadingSent,
-    RunState,
-    SensorCounters,
-    SensorEnd,
-    SensorEndReason,
-    SensorStartParams,
-    unpack_address,
-)
 from tests.rig.serial.test_protocol import doc_examples
 
 FIRMWARE = Path(__file__).resolve().parents[3] / "firmware"
@@ -43,43 +31,33 @@ def _firmware_module(name: str) -> ModuleType:
     return module
 
 
-def _payload(hex_body: str) -> bytes:
-    return Message.unpack(bytes.fromhex(hex_body)).payload
-
-
 def test_the_document_examples_decode_to_the_records_they_describe() -> None:
-    bodies = [body.hex(" ") for body, _ in doc_examples()]
-    by_code = {bytes.fromhex(b)[1:3]: b for b in bodies}
-    assert AdvertiseParams.unpack(_payload(by_code[b"\x01\x20"])) == AdvertiseParams(
-        "RIG-SENSOR", 100
-    )
-    assert unpack_address(_payload(by_code[b"\x02\x20"])) == "C0:FF:EE:5E:45:01"
-    assert SensorStartParams.unpack(_payload(by_code[b"\x01\x21"])) == SensorStartParams(
-        100, 50_000
-    )
-    assert SensorCounters.unpack(_payload(by_code[b"\x02\x23"])) == SensorCounters(
-        3, RunState.ENDED, LinkState.CONNECTED, 100, 98, 2, 97, 0, 6_000_000_000
-    )
-    assert LinkChange.unpack(_payload(by_code[b"\x04\x20"])) == LinkChange(
-        LinkState.CONNECTED, 1_000_000, "A1:B2:C3:D4:E5:F6", 1
-    )
-    assert ReadingSent.unpack(_payload(by_code[b"\x04\x21"])) == ReadingSent(3, 7, 1_234_567_890)
-    assert AckReceived.unpack(_payload(by_code[b"\x04\x22"])) == AckReceived(
-        3, 7, 1_234_600_000, 1_234_567_890, 0
-    )
-    assert SensorEnd.unpack(_payload(by_code[b"\x04\x23"])) == SensorEnd(
-        3, SensorEndReason.COMPLETE, 100, 98, 2, 97, 6_000_000_000
-    )
+    by_code = {body[1:3]: Message.unpack(body).payload for body, _ in doc_examples()}
+    connected, complete = sensor.LinkState.CONNECTED, sensor.SensorEndReason.COMPLETE
+    expected = {
+        b"\x01\x20": sensor.AdvertiseParams("RIG-SENSOR", 100),
+        b"\x01\x21": sensor.SensorStartParams(100, 50_000),
+        b"\x02\x23": sensor.SensorCounters(
+            3, sensor.RunState.ENDED, connected, 100, 98, 2, 97, 0, 6_000_000_000
+        ),
+        b"\x04\x20": sensor.LinkChange(connected, 1_000_000, "A1:B2:C3:D4:E5:F6", 1),
+        b"\x04\x21": sensor.ReadingSent(3, 7, 1_234_567_890),
+        b"\x04\x22": sensor.AckReceived(3, 7, 1_234_600_000, 1_234_567_890, 0),
+        b"\x04\x23": sensor.SensorEnd(3, complete, 100, 98, 2, 97, 6_000_000_000),
+    }
+    for code, record in expected.items():
+        assert type(record).unpack(by_code[code]) == record, code
+    assert sensor.unpack_address(by_code[b"\x02\x20"]) == "C0:FF:EE:5E:45:01"
 
 
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        (AdvertiseParams(""), "name"),
-        (AdvertiseParams("x" * 23), "name"),
-        (AdvertiseParams("ok", 19), "interval"),
-        (SensorStartParams(0, 10_000), "count"),
-        (SensorStartParams(5, 999), "period"),
+        (sensor.AdvertiseParams(""), "name"),
+        (sensor.AdvertiseParams("x" * 23), "name"),
+        (sensor.AdvertiseParams("ok", 19), "interval"),
+        (sensor.SensorStartParams(0, 10_000), "count"),
+        (sensor.SensorStartParams(5, 999), "period"),
     ],
 )
 def test_out_of_range_requests_are_refused_before_the_wire(params: object, message: str) -> None:
@@ -89,17 +67,17 @@ def test_out_of_range_requests_are_refused_before_the_wire(params: object, messa
 
 def test_short_or_foreign_payloads_are_protocol_errors() -> None:
     with pytest.raises(ProtocolError, match="SENSOR_SENT event: 3 bytes"):
-        ReadingSent.unpack(b"\x01\x02\x03")
+        sensor.ReadingSent.unpack(b"\x01\x02\x03")
+    books = sensor.SensorCounters(1, sensor.RunState.IDLE, sensor.LinkState.CONNECTED, *[0] * 6)
     with pytest.raises(ProtocolError, match="SENSOR_BOOKS reply"):
-        SensorCounters.unpack(SensorCounters(1, RunState.IDLE, LinkState.CONNECTED, 0, 0, 0, 0,
-                                             0, 0).pack()[:-1])  # fmt: skip
-    bad_state = bytearray(SensorCounters(1, RunState.IDLE, LinkState.CONNECTED, *[0] * 6).pack())
+        sensor.SensorCounters.unpack(books.pack()[:-1])
+    bad_state = bytearray(books.pack())
     bad_state[2] = 9
     with pytest.raises(ProtocolError, match="SENSOR_BOOKS reply"):
-        SensorCounters.unpack(bytes(bad_state))
-    end = bytearray(SensorEnd(1, SensorEndReason.COMPLETE, 1, 1, 0, 0, 5).pack())
+        sensor.SensorCounters.unpack(bytes(bad_state))
+    end = bytearray(sensor.SensorEnd(1, sensor.SensorEndReason.COMPLETE, 1, 1, 0, 0, 5).pack())
     end[2] = 77
-    assert SensorEnd.unpack(bytes(end)).reason is SensorEndReason.ABORTED
+    assert sensor.SensorEnd.unpack(bytes(end)).reason is sensor.SensorEndReason.ABORTED
 
 
 def test_firmware_framing_equals_the_rigs_on_random_and_edge_inputs() -> None:
