@@ -52,8 +52,19 @@ def push_of(vpn: str) -> Push:
 
 
 @contextlib.contextmanager
-def openvpn_up(ctx: ScenarioContext, push: Push, label: str) -> Iterator[Tunnel]:
-    """Server pushing ``push`` and the phone's client up for the block; ``vpn.down`` after."""
+def openvpn_up(ctx: ScenarioContext, vpn: str, step: str, after: str = "") -> Iterator[Tunnel]:
+    """The rig's server pushing the ``vpn`` profile (``def1`` or ``split``) and the phone's
+    client up for the block, ``vpn.down`` after; all of it one Allure step, titled ``step``, the
+    push in the report's words, then ``after`` (the suites' steps under the VPN nest in it)."""
+    push = push_of(vpn)
+    how = f"the rig's OpenVPN server pushes {push.describe()}, the DUT connects with vpn.up"
+    with allure.step(f"{step} ({how}){after}"), _openvpn(ctx, push, vpn) as tunnel:
+        yield tunnel
+
+
+@contextlib.contextmanager
+def _openvpn(ctx: ScenarioContext, push: Push, label: str) -> Iterator[Tunnel]:
+    """The server and the phone's tunnel; the step's attachments, also when the block fails."""
     server = ctx.net.vpn_server(push)
     since = ctx.phone.events.mark()
     try:

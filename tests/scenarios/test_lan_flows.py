@@ -26,7 +26,6 @@ from __future__ import annotations
 import allure
 import pytest
 
-from rigs.net.openvpn import Push
 from rigs.scenario.context import ScenarioContext
 from rigs.scenario.lan_flows import LanFlowsFailed, LanFlowsRun
 from rigs.scenario.vpn import openvpn_up
@@ -44,11 +43,7 @@ def run_lan_flows(ctx: ScenarioContext) -> LanFlowsRun:
     with allure.step(f"given {run.station} on {run.ssid}"):
         run.associate()
     with (
-        allure.step(
-            "given a VPN that enforces routes but excludes the LAN (the rig's OpenVPN server "
-            "pushes redirect-gateway def1, the DUT connects with vpn.up)"
-        ),
-        openvpn_up(ctx, Push.def1(), "def1") as tunnel,
+        openvpn_up(ctx, "def1", "given a VPN that enforces routes but excludes the LAN") as tunnel,
         allure.step(
             f"when the DUT opens every flow class to the LAN peer {run.peer.address} "
             "(TCP stream, UDP stream, RTSP-like control + media, multicast)"

@@ -23,13 +23,15 @@ the trigger); ``push_ignores_ssid_change`` must fail at the roam step.
 
 from __future__ import annotations
 
+import re
+
 import allure
 import pytest
 
 from rigs.measure import DeliverySummary
 from rigs.scenario.context import ScenarioContext
 from rigs.scenario.local_push import SCENARIO, LocalPushRun, ProviderStopped
-from rigs.scenario.vpn import openvpn_up, push_of
+from rigs.scenario.vpn import openvpn_up
 
 pytestmark = [
     pytest.mark.needs("wifi", "dut"),
@@ -53,15 +55,10 @@ def run_local_push(
     with allure.step(f"then {run.run.push_count} pushes arrive over Wi-Fi"):
         run.deliver()
 
-    server_push = push_of(vpn)
-    with (
-        allure.step(
-            f"when a real OpenVPN comes up ({vpn}: the rig's server pushes "
-            f"{server_push.describe()}, the DUT connects with vpn.up): the provider stays "
-            f"active and pushes keep flowing over the LAN"
-        ),
-        openvpn_up(ctx, server_push, vpn) as tunnel,
-    ):
+    with openvpn_up(
+        ctx, vpn, f"when a real {vpn} OpenVPN comes up",
+        after=": the provider stays active and pushes keep flowing over the LAN",
+    ) as tunnel:  # fmt: skip
         run.timings["vpn_up"] = tunnel.up.up_s
         run.soak_under(tunnel)
         run.expect_lan_only(tunnel)
@@ -74,13 +71,6 @@ def run_local_push(
     if trend:
         run.record_timings()
     return summary
-
-
-def fails_naming(ctx: ScenarioContext, fault: str, message: str) -> None:
-    """With ``fault`` on, the run stops at its step with a ProviderStopped matching ``message``."""
-    ctx.set_faults([fault])
-    with pytest.raises(ProviderStopped, match=message):
-        run_local_push(ctx, trend=False)
 
 
 @allure.title("Local push provider runs on the matching SSID, also under a def1 VPN")
@@ -103,26 +93,35 @@ def test_local_push_split_tunnel_control(scenario: ScenarioContext) -> None:
     run_local_push(scenario, vpn="split", trend=False)
 
 
-@pytest.mark.sim_only
-@allure.title("Self-test: push_default_route_judge fails at the VPN step, naming it")
-def test_local_push_self_test_default_route_judge(scenario: ScenarioContext) -> None:
-    fails_naming(
-        scenario,
-        "push_default_route_judge",
-        rf"provider stopped: no network available while SSID {scenario.dut.match_ssids[0]} "
-        r"matched and the push server was reachable via wlan0",
-    )
-    scenario.net.reset()  # off Wi-Fi, push server books emptied: a fresh run
-    with allure.step("control: the same fault under a split tunnel does not trigger"):
-        run_local_push(scenario, vpn="split", trend=False)
-
-
-@pytest.mark.sim_only
-@allure.title("Self-test: push_ignores_ssid_change fails at the roam step, naming it")
-def test_local_push_self_test_ignores_ssid_change(scenario: ScenarioContext) -> None:
-    fails_naming(
-        scenario,
-        "push_ignores_ssid_change",
+#: Each fault of the simulated phone, the step the run must stop at, and what it must say there
+#: (``{ssid}``: the matching SSID the DUT was on).
+SELF_TESTS = {
+    "push_default_route_judge": (
+        "VPN",
+        r"provider stopped: no network available while SSID {ssid} matched and the push server "
+        r"was reachable via wlan0",
+    ),
+    "push_ignores_ssid_change": (
+        "roam",
         r"provider still running [\d.]+ s after the DUT moved to SSID \S+, which is not in its "
         r"match list",
-    )
+    ),
+}
+
+
+@pytest.mark.sim_only
+@pytest.mark.parametrize("fault", list(SELF_TESTS))
+def test_local_push_self_test(scenario: ScenarioContext, fault: str) -> None:
+    step, message = SELF_TESTS[fault]
+    allure.dynamic.title(f"Self-test: {fault} fails at the {step} step, naming it")
+    scenario.set_faults([fault])
+    ssid = re.escape(scenario.dut.match_ssids[0])
+    with pytest.raises(ProviderStopped, match=message.format(ssid=ssid)):
+        run_local_push(scenario, trend=False)
+
+
+@pytest.mark.sim_only
+@allure.title("Self-test control: push_default_route_judge does not trigger under a split tunnel")
+def test_local_push_self_test_split_tunnel_control(scenario: ScenarioContext) -> None:
+    scenario.set_faults(["push_default_route_judge"])
+    run_local_push(scenario, vpn="split", trend=False)

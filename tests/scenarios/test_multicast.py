@@ -28,7 +28,6 @@ from __future__ import annotations
 import allure
 import pytest
 
-from rigs.net.openvpn import Push
 from rigs.scenario.context import ScenarioContext
 from rigs.scenario.multicast import MulticastFailed, MulticastResult, MulticastRun
 from rigs.scenario.vpn import openvpn_up
@@ -47,11 +46,9 @@ def run_multicast(ctx: ScenarioContext, *, trend: bool = True) -> MulticastResul
     with allure.step(f"given {run.rig_station} and {run.dut_station} on {run.ssid}"):
         run.associate_both()
     with (
-        allure.step(
-            "given a def1 VPN up on the DUT (the rig's OpenVPN server pushes redirect-gateway "
-            "def1, the DUT connects with vpn.up) and the rig joined on its Wi-Fi"
-        ),
-        openvpn_up(ctx, Push.def1(), "def1") as tunnel,
+        openvpn_up(
+            ctx, "def1", "given a def1 VPN up on the DUT", after=" and the rig joined on its Wi-Fi"
+        ) as tunnel,
         run.rig_receiver() as rig_rx,
     ):
         with allure.step(f"when the DUT joins {group}: ready within {run.within.group_ready:g} s"):
