@@ -19,7 +19,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field, fields
 from enum import IntEnum, IntFlag
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, cast
 
 from rigs.errors import ProtocolError
 from rigs.serial.framing import MAX_BODY
@@ -129,6 +129,36 @@ class BootReason(IntEnum):
     OTHER = 3
 
 
+class FixedRecord:
+    """A payload that is one fixed layout whose fields are the (frozen dataclass) record's, in
+    declared order: most of the board protocol's requests, replies and events.
+
+    A record names its ``LAYOUT`` and its ``FRAME`` (the words of a short payload's error) and
+    lists its fields; pack and unpack are written here once, so no record can pack its fields in
+    another order than it unpacks them. A field that is an enum converts in :meth:`from_fields`;
+    a request whose values have limits checks them in ``pack`` before calling this one.
+    """
+
+    LAYOUT: ClassVar[struct.Struct]
+    FRAME: ClassVar[str]
+    EXACT: ClassVar[bool] = False
+    """A request's payload must be exactly the layout (a longer one is a host bug)."""
+
+    def pack(self) -> bytes:
+        """Payload bytes."""
+        return pack_fields(self.LAYOUT, cast("DataclassInstance", self))
+
+    @classmethod
+    def unpack(cls, payload: bytes) -> Self:
+        """Parse a payload; ProtocolError when it is short (or not exact, for a request)."""
+        return cls.from_fields(*unpack_struct(cls.LAYOUT, payload, cls.FRAME, exact=cls.EXACT))
+
+    @classmethod
+    def from_fields(cls, *values: Any) -> Self:
+        """The record from the layout's values, in field order."""
+        return cls(*values)
+
+
 @dataclass(frozen=True)
 class Message:
     """One decoded frame body."""
@@ -197,40 +227,31 @@ class BoardInfo:
 
 
 @dataclass(frozen=True)
-class StreamParams:
+class StreamParams(FixedRecord):
     """STREAM_START request: how many probes, how often, how big."""
+
+    LAYOUT, FRAME, EXACT = STREAM_START, "STREAM_START request", True
 
     count: int
     period_us: int
     size: int
 
-    def pack(self) -> bytes:
-        """Payload bytes of a STREAM_START request."""
-        return pack_fields(STREAM_START, self)
-
-    @classmethod
-    def unpack(cls, payload: bytes) -> StreamParams:
-        """Parse a STREAM_START payload (length must be exact)."""
-        return cls(*unpack_struct(STREAM_START, payload, "STREAM_START request", exact=True))
-
 
 @dataclass(frozen=True)
-class StreamEnd:
+class StreamEnd(FixedRecord):
     """STREAM_END event: the board's own count of what it sent."""
+
+    LAYOUT, FRAME = STREAM_END, "STREAM_END event"
 
     sent: int
     requested: int
     board_us: int
     reason: StreamEndReason
 
-    def pack(self) -> bytes:
-        """Payload bytes of a STREAM_END event."""
-        return pack_fields(STREAM_END, self)
-
     @classmethod
-    def unpack(cls, payload: bytes) -> StreamEnd:
-        """Parse a STREAM_END payload."""
-        sent, requested, board_us, reason = unpack_struct(STREAM_END, payload, "STREAM_END event")
+    def from_fields(cls, *values: Any) -> Self:
+        """An unknown reason reads as ABORTED (a newer board's reason still ends the stream)."""
+        sent, requested, board_us, reason = values
         return cls(
             sent, requested, board_us, enum_or(StreamEndReason, reason, StreamEndReason.ABORTED)
         )

@@ -17,9 +17,10 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any, Self
 
 from rigs.errors import ProtocolError
-from rigs.serial.protocol import enum_or, need_payload, pack_fields, unpack_struct
+from rigs.serial.protocol import FixedRecord, enum_or, need_payload, unpack_struct
 
 ADVERTISE_HEAD = struct.Struct("<H")
 ADDRESS = struct.Struct("<B6s")
@@ -101,8 +102,10 @@ class AdvertiseParams:
 
 
 @dataclass(frozen=True)
-class SensorStartParams:
+class SensorStartParams(FixedRecord):
     """SENSOR_START request: ``count`` readings (>= 1), one every ``period_us`` board µs."""
+
+    LAYOUT, FRAME, EXACT = SENSOR_START, "SENSOR_START request", True
 
     count: int
     period_us: int
@@ -113,22 +116,19 @@ class SensorStartParams:
             raise ValueError(f"sensor run count must be >= 1, got {self.count}")
         if not MIN_PERIOD_US <= self.period_us <= 0xFFFF_FFFF:
             raise ValueError(f"sensor period must be >= {MIN_PERIOD_US} µs, got {self.period_us}")
-        return pack_fields(SENSOR_START, self)
-
-    @classmethod
-    def unpack(cls, payload: bytes) -> SensorStartParams:
-        """Parse a request payload (length must be exact)."""
-        return cls(*unpack_struct(SENSOR_START, payload, "SENSOR_START request", exact=True))
+        return super().pack()
 
 
 @dataclass(frozen=True)
-class SensorCounters:
+class SensorCounters(FixedRecord):
     """SENSOR_BOOKS reply: the board's own totals for its current run.
 
     ``sent`` readings went to the BLE stack for a subscribed central; ``skipped`` slots had no
     subscriber (nothing sent, no seq used); ``acks`` counts ack records received (duplicates
     included), ``bad_acks`` writes that were not whole ack records.
     """
+
+    LAYOUT, FRAME = BOOKS_REPLY, "SENSOR_BOOKS reply"
 
     run: int
     state: RunState
@@ -140,14 +140,10 @@ class SensorCounters:
     bad_acks: int
     board_us: int
 
-    def pack(self) -> bytes:
-        """Payload bytes of the reply."""
-        return pack_fields(BOOKS_REPLY, self)
-
     @classmethod
-    def unpack(cls, payload: bytes) -> SensorCounters:
-        """Parse the reply; unknown enum values are a ProtocolError (a board bug)."""
-        run, state, link, *rest = unpack_struct(BOOKS_REPLY, payload, "SENSOR_BOOKS reply")
+    def from_fields(cls, *values: Any) -> Self:
+        """Unknown enum values are a ProtocolError (a board bug)."""
+        run, state, link, *rest = values
         try:
             return cls(run, RunState(state), LinkState(link), *rest)
         except ValueError as exc:
@@ -180,33 +176,28 @@ class LinkChange:
 
 
 @dataclass(frozen=True)
-class ReadingSent:
+class ReadingSent(FixedRecord):
     """SENSOR_SENT event: reading ``seq`` of ``run`` handed to the BLE stack at ``board_us``.
 
     ``board_us`` is the probe's ``send_us`` inside the notification itself.
     """
 
+    LAYOUT, FRAME = SENT_EVENT, "SENSOR_SENT event"
+
     run: int
     seq: int
     board_us: int
 
-    def pack(self) -> bytes:
-        """Payload bytes of the event."""
-        return pack_fields(SENT_EVENT, self)
-
-    @classmethod
-    def unpack(cls, payload: bytes) -> ReadingSent:
-        """Parse the event."""
-        return cls(*unpack_struct(SENT_EVENT, payload, "SENSOR_SENT event"))
-
 
 @dataclass(frozen=True)
-class AckReceived:
+class AckReceived(FixedRecord):
     """SENSOR_ACK event: one ack record arrived at the board at ``board_us``.
 
     ``send_us`` and ``recv_us`` are the record's own fields (the probe's send stamp echoed, and
     the central's receive stamp on its clock, 0 if unknown), as written by the central.
     """
+
+    LAYOUT, FRAME = ACK_EVENT, "SENSOR_ACK event"
 
     run: int
     seq: int
@@ -214,19 +205,12 @@ class AckReceived:
     send_us: int
     recv_us: int
 
-    def pack(self) -> bytes:
-        """Payload bytes of the event."""
-        return pack_fields(ACK_EVENT, self)
-
-    @classmethod
-    def unpack(cls, payload: bytes) -> AckReceived:
-        """Parse the event."""
-        return cls(*unpack_struct(ACK_EVENT, payload, "SENSOR_ACK event"))
-
 
 @dataclass(frozen=True)
-class SensorEnd:
+class SensorEnd(FixedRecord):
     """SENSOR_END event: the run is over; the board's final totals."""
+
+    LAYOUT, FRAME = END_EVENT, "SENSOR_END event"
 
     run: int
     reason: SensorEndReason
@@ -236,14 +220,10 @@ class SensorEnd:
     acks: int
     board_us: int
 
-    def pack(self) -> bytes:
-        """Payload bytes of the event."""
-        return pack_fields(END_EVENT, self)
-
     @classmethod
-    def unpack(cls, payload: bytes) -> SensorEnd:
-        """Parse the event; an unknown reason reads as ABORTED (as STREAM_END does)."""
-        run, reason, *rest = unpack_struct(END_EVENT, payload, "SENSOR_END event")
+    def from_fields(cls, *values: Any) -> Self:
+        """An unknown reason reads as ABORTED (as STREAM_END does)."""
+        run, reason, *rest = values
         return cls(run, enum_or(SensorEndReason, reason, SensorEndReason.ABORTED), *rest)
 
 
