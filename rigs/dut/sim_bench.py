@@ -37,7 +37,7 @@ from rigs.dut.sim import SimDutProcess
 from rigs.errors import RigFault
 from rigs.net.lan import STATION_IFACE, Lan
 from rigs.net.netns import Netns
-from rigs.part import Service, taken
+from rigs.part import Service, taken, undone_on_error
 from rigs.tools.debs import ProgramUnavailable, ensure_program
 from rigs.wifi.sim_bench import SimWifiBench
 
@@ -81,7 +81,7 @@ class SimDutBench(Service):
 
     def start(self) -> SimDutBench:
         """Wire the links, start the app, wait for its hello (``[dut.within_s] app_connect``)."""
-        try:
+        with undone_on_error(self.stop):
             lan = self.wifi.lan
             lan.set_multicast_route(self.station.role, False)
             rig_ip, dut_ip = mgmt_addresses(self.dut)
@@ -102,9 +102,6 @@ class SimDutBench(Service):
             self._phone = self.agent.wait_for(
                 "phone", timeout=self.dut.within_s.app_connect, dut_id=self.dut.id
             )
-        except BaseException:
-            self.stop()
-            raise
         return self
 
     def stop(self) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from rigs.dut.ap_control import AccessPointControl
 from rigs.errors import RigFault
-from rigs.part import Service
+from rigs.part import Service, undone_on_error
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class HostapdCtrlServer(Service):
 
     def start(self) -> HostapdCtrlServer:
         """Bind every socket (refusing to replace a non-socket file), then serve in a thread."""
-        try:
+        with undone_on_error(self.stop):
             for ssid, path in self.paths.items():
                 if path.exists() and not path.is_socket():
                     raise RigFault(f"{path} exists and is not a socket: not replacing it")
@@ -64,9 +64,6 @@ class HostapdCtrlServer(Service):
                 self._socks[sock] = ssid
                 sock.bind(str(path))
                 self._sel.register(sock, selectors.EVENT_READ)
-        except BaseException:
-            self.stop()
-            raise
         self._thread = threading.Thread(target=self._serve, name=self.name, daemon=True)
         self._thread.start()
         return self

@@ -26,7 +26,7 @@ import threading
 from dataclasses import dataclass
 
 from rigs.net.netns import Netns
-from rigs.part import Service
+from rigs.part import Service, undone_on_error
 from rigs.wait import join_thread
 
 MAX_CONNECTIONS = 64
@@ -78,15 +78,12 @@ class LanPeer(Service):
     def start(self) -> LanPeer:
         """Open every listener (bound to the LAN interface) and start the thread."""
         p = self.ports
-        try:
+        with undone_on_error(self._close_all):
             self._listen(self._tcp(p.tcp_stream), "tcp_stream")
             self._listen(self._tcp(p.media_control), "media_control")
             self._listen(self._udp(self.address, p.udp_stream), "udp_stream")
             self._listen(self._udp(self.address, p.media_udp), "media_udp")
             self._listen(self._group_socket(), "multicast")
-        except BaseException:
-            self._close_all()
-            raise
         self._thread = threading.Thread(target=self._run, name="lan-peer", daemon=True)
         self._thread.start()
         return self

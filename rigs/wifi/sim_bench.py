@@ -212,7 +212,9 @@ class SimWifiBench(Service):
 
     @property
     def push_server(self) -> PushServer:
-        return present(self._push, RigFault("no network of this bench has push_port: no push server"))
+        return present(
+            self._push, RigFault("no network of this bench has push_port: no push server")
+        )
 
     def vpn_server(self, push: Push) -> VpnServer:
         """A real OpenVPN server on the push SSID's gateway, pushing ``push`` (start it with
