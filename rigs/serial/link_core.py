@@ -40,7 +40,6 @@ from rigs.serial.protocol import (
     BoardInfo,
     Event,
     Kind,
-    LogLevel,
     LogLine,
     Message,
     StreamEnd,
@@ -50,7 +49,6 @@ from rigs.serial.protocol import (
 from rigs.serial.transport import PolledPort, chunk_writer, open_port, polled_port
 
 _BOARD_LOG = logging.getLogger("rigs.serial.board")
-_PY_LEVEL = {LogLevel.DEBUG: 10, LogLevel.INFO: 20, LogLevel.WARNING: 30, LogLevel.ERROR: 40}
 EventCallback = Callable[[Message, float], None]
 #: How often a caller reading its own reply looks up to see whether the link is closing.
 _CLOSE_CHECK_S = 0.05
@@ -316,7 +314,7 @@ class LinkCore(Handle):
         self._note(arrival_s, "< ", msg)
         if msg.code == Event.LOG:
             line = LogLine.unpack(msg.payload, arrival_s)
-            _BOARD_LOG.log(_PY_LEVEL[line.level], "%s: %s", self.name, line.text)
+            _BOARD_LOG.log(line.level.python_level, "%s: %s", self.name, line.text)
             self._note(arrival_s, "", str(line))
             with self._lock:
                 self._logs.append(line)

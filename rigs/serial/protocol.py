@@ -16,6 +16,7 @@ carry 0).
 
 from __future__ import annotations
 
+import logging
 import struct
 from dataclasses import dataclass, field, fields
 from enum import IntEnum, IntFlag
@@ -110,6 +111,11 @@ class LogLevel(IntEnum):
     INFO = 1
     WARNING = 2
     ERROR = 3
+
+    @property
+    def python_level(self) -> int:
+        """The :mod:`logging` level the host logs a board line of this severity at."""
+        return (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR)[self]
 
 
 class StreamEndReason(IntEnum):

@@ -77,6 +77,7 @@ def test_payload_codecs_round_trip() -> None:
     assert protocol.StreamEnd.unpack(end.pack()) == end
     line = protocol.LogLine(protocol.LogLevel.WARNING, 5, "low battery")
     assert protocol.LogLine.unpack(line.pack()) == line
+    assert [level.python_level for level in protocol.LogLevel] == [10, 20, 30, 40]
     assert protocol.unpack_error(b"\x03busy") == (3, "busy")
     long_error = protocol.pack_error(protocol.ErrorCode.BUSY, "x" * 400)
     assert protocol.unpack_error(long_error)[1] == "x" * (protocol.MAX_PAYLOAD - 1)
