@@ -71,17 +71,8 @@ class PlaceHolding:
 def place_leases(coordinator: str, like: LeaseManager | None) -> LeaseManager:
     """A lease manager for the places of ``coordinator``, sharing ``like``'s directory,
     expiry and owner. Always enabled: a labgrid place is shared even on the simulated bench."""
-    if like is None:
-        return LeaseManager(f"labgrid@{coordinator}")
-    return LeaseManager(
-        f"labgrid@{coordinator}",
-        like.store.directory,
-        expiry_s=like.expiry_s,
-        heartbeat_s=like.heartbeat_s,
-        poll_s=like.poll_s,
-        owner=like.owner,
-        notify=like.notify,
-    )
+    name = f"labgrid@{coordinator}"
+    return LeaseManager(name) if like is None else like.sibling(name)
 
 
 @contextmanager

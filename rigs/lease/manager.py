@@ -136,6 +136,14 @@ class LeaseManager:
     def key(self, resource: str) -> str:
         return f"{self.bench}/{resource}"
 
+    def sibling(self, bench: str) -> LeaseManager:
+        """A manager for another namespace of resources (a labgrid coordinator's places) that
+        shares this one's directory, timing, owner and messages, always enabled."""
+        return LeaseManager(
+            bench, self.store.directory, expiry_s=self.expiry_s, heartbeat_s=self.heartbeat_s,
+            poll_s=self.poll_s, owner=self.owner, notify=self.notify,
+        )  # fmt: skip
+
     @contextlib.contextmanager
     def acquire(self, resource: str, timeout_s: float) -> Iterator[Lease]:
         """Hold ``resource`` for the ``with`` block; waits up to ``timeout_s`` for it."""

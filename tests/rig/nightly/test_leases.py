@@ -179,3 +179,20 @@ def test_garbled_record_counts_as_free(tmp_path: Path) -> None:
     with manager.acquire("serial:x", timeout_s=1) as lease:
         assert manager.store.read(lease.key) == lease.record
     manager.close()
+
+
+def test_a_sibling_manager_shares_directory_timing_and_owner_and_is_enabled(
+    tmp_path: Path,
+) -> None:
+    manager, _ = _manager(tmp_path)
+    manager.enabled = False
+    places = manager.sibling("labgrid@coordinator:20408")
+    assert places.enabled and places.bench == "labgrid@coordinator:20408"
+    assert places.store.directory == manager.store.directory
+    assert (places.expiry_s, places.heartbeat_s, places.poll_s) == (
+        manager.expiry_s, manager.heartbeat_s, manager.poll_s,
+    )  # fmt: skip
+    assert places.owner == manager.owner and places.notify is manager.notify
+    with places.acquire("place:p", 1) as lease:
+        assert lease.key == "labgrid@coordinator:20408/place:p"
+    places.close()
