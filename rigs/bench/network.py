@@ -94,9 +94,17 @@ class DutWithin:
     """Deadlines (seconds) for the DUT's state changes, judged from its agent events."""
 
     app_connect: float = 30.0
+    """From the rig's agent endpoint listening to the phone app's hello and first answered
+    ``state`` (a person starts the app on a lab bench): the rig's wait, not a verdict."""
     provider_start: float = 3.0
+    """From association to an SSID of the match list (COMPLETED) to the push provider's
+    ``started`` event, and the push server's first client."""
     provider_stop: float = 3.0
+    """From association to an SSID outside the match list (or leaving Wi-Fi) to the provider's
+    ``stopped`` event."""
     group_ready: float = 1.0
+    """From ``multicast.join`` to the app's ``multicast.ready`` event (judged: a slower join
+    is a finding)."""
     wifi_join: float = 10.0
     """From the AP switching its SSIDs to the phone's own word that it is on the new one with an
     address (rescan, association, DHCP): the rig's wait, not a verdict on the app."""
