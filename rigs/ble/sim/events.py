@@ -82,7 +82,9 @@ class EventStats:
 
     events: int = 0
     skipped: int = 0
+    """Events the peripheral slept through (its peripheral latency, with nothing to send)."""
     failed: int = 0
+    """Events it listened at with no exchange getting through (loss, a blackout, a dead peer)."""
     delivered_to_central: int = 0
     delivered_to_peripheral: int = 0
     retransmissions: int = 0

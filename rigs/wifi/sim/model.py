@@ -142,11 +142,16 @@ class Timing:
     """How long the simulated radio takes; small but non-zero so state changes are observable."""
 
     scan_s: float = 0.03
+    """From SCAN to CTRL-EVENT-SCAN-RESULTS."""
     auth_s: float = 0.005
     association_delay_s: float = 0.0
+    """Time in ASSOCIATING: the ``association_delay`` fault stretches it (a slow AP)."""
     handshake_s: float = 0.005
     rescan_interval_s: float = 0.5
+    """A station that lost or failed its network tries again after this long."""
     temp_disable_s: float = 10.0
+    """A network whose 4-way handshake failed is skipped for this long times its failures
+    (wpa_supplicant's CTRL-EVENT-SSID-TEMP-DISABLED back-off)."""
     scan_fails: bool = False
     """The driver cannot scan: SCAN answers OK, then CTRL-EVENT-SCAN-FAILED ret=-1 (what the
     real wpa_supplicant 2.10 does with the ``wext`` or ``none`` driver and no radio)."""
