@@ -43,16 +43,10 @@ from rigs.ble.params import LinkParams
 from rigs.ble.sim.central import ProbeCentral
 from rigs.ble.sim.link import TimedLink
 from rigs.ble.sim.logs import quiet_bumble
-from rigs.ble.sim.peripherals import (
-    PeripheralSpec,
-    WatchPeripheral,
-    advertising_data,
-)
-from rigs.ble.sim.watch_protocol import (
-    HEART_RATE_MEASUREMENT,
-    HEART_RATE_SERVICE,
-    decode_heart_rate,
-)
+from rigs.ble.sim.peripherals import PeripheralSpec, WatchPeripheral
+from rigs.ble.sim.watch_client import bleak_on_watch
+from rigs.ble.sim.watch_gatt import advertising_data
+from rigs.ble.sim.watch_protocol import HEART_RATE_MEASUREMENT, decode_heart_rate
 
 WATCH = "F0:00:00:00:00:01"
 
@@ -65,7 +59,7 @@ async def wait_count(values: list[float], count: int, timeout: float) -> None:
 
 async def readvertise(watch: WatchPeripheral) -> None:
     await watch.device.start_advertising(
-        advertising_data=advertising_data(watch.spec.name, int(HEART_RATE_SERVICE, 16)),
+        advertising_data=advertising_data(watch.spec.name),
         advertising_interval_min=20,
         advertising_interval_max=20,
     )
@@ -74,66 +68,59 @@ async def readvertise(watch: WatchPeripheral) -> None:
 async def latency_and_throughput(
     link: LocalLink, label: str, count: int, period_s: float, burst: int
 ) -> dict[str, float]:
-    watch = WatchPeripheral(PeripheralSpec("watch", WATCH), link)
-    await watch.start()
-    adapter = await BumbleAdapter.on_link(link)
-    bumble = await ProbeCentral.on_link(link, address="E0:00:00:00:00:C1")
     bleak_ms: list[float] = []
 
     def on_value(_char: object, value: bytearray) -> None:
         _bpm, _seq, send_us = decode_heart_rate(bytes(value))
         bleak_ms.append(time.monotonic() * 1000 - send_us / 1000)
 
-    client = BleakClient(WATCH, backend=BumbleClient, bumble=adapter, timeout=10)
     out: dict[str, float] = {}
-    try:
-        await client.connect()
-        await client.start_notify(HEART_RATE_MEASUREMENT, on_value)
-        await readvertise(watch)  # a connected legacy advertiser stops; the 2nd central needs it
-        await bumble.connect(WATCH)
-        await bumble.subscribe()
-        watch.start_stream(count, period_s)
-        await wait_count(bleak_ms, count, count * period_s + 5)
-        await bumble.wait_arrivals(count, 5)
-        bumble_ms = [a.latency_ms for a in bumble.arrivals]
-        out["bleak_p50_ms"] = statistics.median(bleak_ms)
-        out["bumble_p50_ms"] = statistics.median(bumble_ms)
-        out["ratio"] = out["bleak_p50_ms"] / out["bumble_p50_ms"]
-        print(
-            f"{label:>16}: latency p50 bleak {out['bleak_p50_ms']:.3f} ms, "
-            f"Bumble {out['bumble_p50_ms']:.3f} ms, ratio {out['ratio']:.2f} "
-            f"({len(bleak_ms)}/{len(bumble_ms)} of {count})"
-        )
-        if burst:
-            # One subscriber at a time, back-to-back notifications, counted at the receiver.
-            await bumble.close()
-            bleak_ms.clear()
-            start = time.monotonic()
-            for _ in range(burst):
-                await watch.notify_next()
-            await wait_count(bleak_ms, burst, 30)
-            out["bleak_per_s"] = len(bleak_ms) / (time.monotonic() - start)
-            await client.disconnect()
-            bumble = await ProbeCentral.on_link(link, address="E0:00:00:00:00:C3")
-            await asyncio.sleep(0.05)  # the peripheral advertises again after the disconnect
+    async with bleak_on_watch(link, address=WATCH, timeout_s=10) as up:
+        watch, client = up.watch, up.client
+        bumble = await ProbeCentral.on_link(link, address="E0:00:00:00:00:C1")
+        try:
+            await client.start_notify(HEART_RATE_MEASUREMENT, on_value)
+            # A connected legacy advertiser stops; the second central needs it advertising.
+            await readvertise(watch)
             await bumble.connect(WATCH)
             await bumble.subscribe()
-            start = time.monotonic()
-            for _ in range(burst):
-                await watch.notify_next()
-            await bumble.wait_arrivals(burst, 30)
-            out["bumble_per_s"] = burst / (time.monotonic() - start)
+            watch.start_stream(count, period_s)
+            await wait_count(bleak_ms, count, count * period_s + 5)
+            await bumble.wait_arrivals(count, 5)
+            bumble_ms = [a.latency_ms for a in bumble.arrivals]
+            out["bleak_p50_ms"] = statistics.median(bleak_ms)
+            out["bumble_p50_ms"] = statistics.median(bumble_ms)
+            out["ratio"] = out["bleak_p50_ms"] / out["bumble_p50_ms"]
             print(
-                f"{label:>16}: throughput bleak {out['bleak_per_s']:.0f}/s, "
-                f"Bumble {out['bumble_per_s']:.0f}/s (20 B notifications, {burst} each)"
+                f"{label:>16}: latency p50 bleak {out['bleak_p50_ms']:.3f} ms, "
+                f"Bumble {out['bumble_p50_ms']:.3f} ms, ratio {out['ratio']:.2f} "
+                f"({len(bleak_ms)}/{len(bumble_ms)} of {count})"
             )
-    finally:
-        await watch.stop_stream()
-        if client.is_connected:
-            await client.disconnect()
-        await bumble.close()
-        await adapter.close()
-        await watch.stop()
+            if burst:
+                # One subscriber at a time, back-to-back notifications, counted at the receiver.
+                await bumble.close()
+                bleak_ms.clear()
+                start = time.monotonic()
+                for _ in range(burst):
+                    await watch.notify_next()
+                await wait_count(bleak_ms, burst, 30)
+                out["bleak_per_s"] = len(bleak_ms) / (time.monotonic() - start)
+                await client.disconnect()
+                bumble = await ProbeCentral.on_link(link, address="E0:00:00:00:00:C3")
+                await asyncio.sleep(0.05)  # the peripheral advertises again after the disconnect
+                await bumble.connect(WATCH)
+                await bumble.subscribe()
+                start = time.monotonic()
+                for _ in range(burst):
+                    await watch.notify_next()
+                await bumble.wait_arrivals(burst, 30)
+                out["bumble_per_s"] = burst / (time.monotonic() - start)
+                print(
+                    f"{label:>16}: throughput bleak {out['bleak_per_s']:.0f}/s, "
+                    f"Bumble {out['bumble_per_s']:.0f}/s (20 B notifications, {burst} each)"
+                )
+        finally:
+            await bumble.close()
     return out
 
 

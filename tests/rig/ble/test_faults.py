@@ -33,7 +33,6 @@ from rigs.bench import load_bench
 from rigs.ble.backend import (
     BleakHardwareTimeout,
     BleakLinkLost,
-    BumbleAdapter,
     BumbleAdapters,
     BumbleClient,
 )
@@ -47,7 +46,7 @@ from rigs.ble.sim.bench import air_config
 from rigs.ble.sim.faults import Direction
 from rigs.ble.sim.link import TimedLink
 from rigs.ble.sim.logs import quiet_bumble
-from rigs.ble.sim.peripherals import PeripheralSpec, WatchPeripheral
+from rigs.ble.sim.watch_client import bleak_on_watch
 from rigs.ble.sim.watch_protocol import CONTROL_CHARACTERISTIC, HEART_RATE_MEASUREMENT
 from rigs.errors import HardwareGone, HardwareTimeout, RigFault
 from tests.rig.rigs_cli import run_rigs
@@ -168,18 +167,8 @@ async def timed_watch(
     """A watch peripheral on the timed link (15 ms interval) and a connected bleak client."""
     quiet_bumble()
     link = TimedLink(LinkParams(interval_ms=15, supervision_timeout_ms=supervision_ms, seed=3))
-    watch = WatchPeripheral(PeripheralSpec("watch", WATCH), link)
-    await watch.start()
-    adapter = await BumbleAdapter.on_link(link)
-    client = BleakClient(WATCH, backend=BumbleClient, bumble=adapter, timeout=5.0)
-    try:
-        await client.connect()
-        yield link, client
-    finally:
-        if client.is_connected:
-            await client.disconnect()
-        await adapter.close()
-        await watch.stop()
+    async with bleak_on_watch(link, address=WATCH) as up:
+        yield link, up.client
 
 
 def test_abandoned_read_never_answers_the_next_request() -> None:

@@ -9,16 +9,11 @@ import asyncio
 import statistics
 import time
 
-from bleak import BleakClient
-
-from rigs.ble.backend import BumbleAdapter, BumbleClient
 from rigs.ble.params import LinkParams
 from rigs.ble.sim.link import TimedLink
 from rigs.ble.sim.logs import quiet_bumble
-from rigs.ble.sim.peripherals import PeripheralSpec, WatchPeripheral
+from rigs.ble.sim.watch_client import bleak_on_watch
 from rigs.ble.sim.watch_protocol import HEART_RATE_MEASUREMENT, decode_heart_rate
-
-WATCH = "F0:00:00:00:00:01"
 
 
 def test_link_bleak_notifications_follow_the_interval_and_blackout_fires_disconnected() -> None:
@@ -27,9 +22,6 @@ def test_link_bleak_notifications_follow_the_interval_and_blackout_fires_disconn
     async def main() -> None:
         quiet_bumble()
         link = TimedLink(LinkParams(interval_ms=interval_ms, supervision_timeout_ms=800, seed=5))
-        watch = WatchPeripheral(PeripheralSpec("watch", WATCH), link)
-        await watch.start()
-        adapter = await BumbleAdapter.on_link(link)
         lost = asyncio.Event()
         latencies: list[float] = []
 
@@ -37,17 +29,10 @@ def test_link_bleak_notifications_follow_the_interval_and_blackout_fires_disconn
             _bpm, _seq, send_us = decode_heart_rate(bytes(value))
             latencies.append(time.monotonic() * 1000 - send_us / 1000)
 
-        client = BleakClient(
-            WATCH,
-            backend=BumbleClient,
-            bumble=adapter,
-            timeout=5.0,
-            disconnected_callback=lambda _c: lost.set(),
-        )
-        try:
-            await client.connect()
+        async with bleak_on_watch(link, on_disconnect=lambda _c: lost.set()) as up:
+            client = up.client
             await client.start_notify(HEART_RATE_MEASUREMENT, on_value)
-            watch.start_stream(count, 0.0117)
+            up.watch.start_stream(count, 0.0117)
             deadline = time.monotonic() + 5
             while len(latencies) < count and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
@@ -61,11 +46,5 @@ def test_link_bleak_notifications_follow_the_interval_and_blackout_fires_disconn
             await asyncio.wait_for(lost.wait(), 3)
             assert 0.75 <= time.monotonic() - start <= 0.9
             assert not client.is_connected
-        finally:
-            await watch.stop_stream()
-            if client.is_connected:
-                await client.disconnect()
-            await adapter.close()
-            await watch.stop()
 
     asyncio.run(asyncio.wait_for(main(), 30))
