@@ -185,17 +185,11 @@ class Hello:
     os: str = ""
 
     def to_message(self) -> dict[str, Any]:
-        """The ``hello`` line's object."""
-        return {
-            "type": "hello",
-            "role": self.role,
-            "id": self.id,
-            "app_version": self.app_version,
-            "device": self.device,
-            "os": self.os,
-            "protocols": list(self.protocols),
-            "capabilities": list(self.capabilities),
-        }
+        """The ``hello`` line's object: the wire's keys are the fields' names, so a field added
+        here is on the wire without a second list to keep in step."""
+        named = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        lists = {"protocols": list(self.protocols), "capabilities": list(self.capabilities)}
+        return {"type": "hello", **named, **lists}
 
     @classmethod
     def from_message(cls, msg: Mapping[str, Any]) -> Hello:
