@@ -43,6 +43,20 @@ class Reading:
     phone_us: int
 
 
+@dataclasses.dataclass
+class SessionBooks:
+    """What the session did with the messages handed to it (``state``'s watch counters)."""
+
+    sent: int = 0
+    """Accepted by ``send`` (the app was told it went)."""
+    delivered: int = 0
+    """Handed to the watch app."""
+    dropped: int = 0
+    """Accepted, then silently lost (``watch_silent_drop``): the field bug's "never arrived"."""
+    refused: int = 0
+    """Refused while not reachable: the app saw the error."""
+
+
 class WatchSession:
     """The phone's session to the watch; ``deliver`` is the watch app's receive handler."""
 
@@ -77,14 +91,8 @@ class WatchSession:
         }
 
     def counters(self) -> dict[str, int]:
-        """Messages handed in, delivered, silently dropped, refused (not reachable)."""
-        return {
-            "sent": self.sent,
-            "delivered": self.delivered,
-            "dropped": self.dropped,
-            "refused": self.refused,
-            "queued": self._queue.qsize(),
-        }
+        """The books, and the messages still queued for the watch."""
+        return {**dataclasses.asdict(self.books), "queued": self._queue.qsize()}
 
     def start(self) -> None:
         """Start delivering (call from the event loop)."""
@@ -105,18 +113,18 @@ class WatchSession:
         """App reset: forget queued messages and counters (flags and faults stay)."""
         while not self._queue.empty():
             self._queue.get_nowait()
-        self.sent = self.dropped = self.refused = self.delivered = 0
+        self.books = SessionBooks()
 
     def send(self, reading: Reading) -> str | None:
         """Hand one message to the session; None on success, else the error the app sees."""
         if not self.reachable:
-            self.refused += 1
+            self.books.refused += 1
             return "WCErrorCodeNotReachable: counterpart is not reachable"
-        self.sent += 1
+        self.books.sent += 1
         if self.faults.on("watch_silent_drop") and self._random.random() < self.faults.param(
             "watch_silent_drop", "fraction"
         ):
-            self.dropped += 1
+            self.books.dropped += 1
             return None  # the bug: the sender is told it went
         self._queue.put_nowait((time.monotonic(), reading))
         return None
@@ -153,7 +161,7 @@ class WatchSession:
                 self._hand_over(reading)
 
     def _hand_over(self, reading: Reading) -> None:
-        self.delivered += 1
+        self.books.delivered += 1
         self.deliver(reading)
 
     @staticmethod
