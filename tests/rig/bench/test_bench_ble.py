@@ -71,31 +71,25 @@ def test_bluez_peripheral_picks_its_adapter(tmp_path: Path) -> None:
     assert bench.ble[0].adapter == "hci1" and bench.ble[0].hci_transport is None
 
 
+def ble(*lines: str, name: str | None = "W") -> str:
+    """A ``[[ble]]`` entry ``w`` (named ``name``) with ``lines`` after its id and name."""
+    head = ["[[ble]]", 'id = "w"'] + ([] if name is None else [f'name = "{name}"'])
+    return "\n".join([*head, *lines, ""])
+
+
 @pytest.mark.parametrize(
     ("body", "key", "reason"),
     [
-        ('[[ble]]\nid = "w"\nname = "W"\nbackend = "bt"\n', "ble[0].backend", "bumble:<transport>"),
-        ('[[ble]]\nid = "w"\nname = "W"\nbackend = "bumble:"\n', "ble[0].backend", "transport"),
-        ('[[ble]]\nid = "w"\nbackend = "sim"\naddress = "F0:00:00:00:00:01"\n', "ble[0].name", ""),
-        ('[[ble]]\nid = "w"\nname = "W"\naddress = "12:34"\n', "ble[0].address", "F0:00"),
-        (
-            '[[ble]]\nid = "w"\nname = "W"\naddress = "00:00:00:00:00:01"\n',
-            "ble[0].address",
-            "random",
-        ),
-        ('[[ble]]\nid = "w"\nname = "W"\nkind = "toaster"\n', "ble[0].kind", "watch"),
-        ('[[ble]]\nid = "w"\nname = "' + "x" * 21 + '"\n', "ble[0].name", "20 bytes"),
-        ('[[ble]]\nid = "w"\nname = "W"\nadapter = "hci0"\n', "ble[0].adapter", "bluez"),
-        (
-            '[[ble]]\nid = "w"\nname = "W"\nbackend = "bluez"\n[ble.link]\ninterval_ms = 30\n',
-            "ble[0].link",
-            "sim",
-        ),
-        (
-            '[[ble]]\nid = "w"\nname = "W"\n[ble.link]\nintervall_ms = 30\n',
-            "ble[0].link.intervall_ms",
-            "unknown key",
-        ),
+        (ble('backend = "bt"'), "ble[0].backend", "bumble:<transport>"),
+        (ble('backend = "bumble:"'), "ble[0].backend", "transport"),
+        (ble('backend = "sim"', 'address = "F0:00:00:00:00:01"', name=None), "ble[0].name", ""),
+        (ble('address = "12:34"'), "ble[0].address", "F0:00"),
+        (ble('address = "00:00:00:00:00:01"'), "ble[0].address", "random"),
+        (ble('kind = "toaster"'), "ble[0].kind", "watch"),
+        (ble(name="x" * 21), "ble[0].name", "20 bytes"),
+        (ble('adapter = "hci0"'), "ble[0].adapter", "bluez"),
+        (ble('backend = "bluez"', "[ble.link]", "interval_ms = 30"), "ble[0].link", "sim"),
+        (ble("[ble.link]", "intervall_ms = 30"), "ble[0].link.intervall_ms", "unknown key"),
         ("[ble_link]\ninterval_ms = 2\n", "ble_link.interval_ms", "7.5..4000"),
         ('[ble_link]\ninterval_ms = "fast"\n', "ble_link.interval_ms", "a number"),
         ("[ble_link]\nloss = 1.0\n", "ble_link.loss", "[0, 1)"),
@@ -104,11 +98,7 @@ def test_bluez_peripheral_picks_its_adapter(tmp_path: Path) -> None:
             "ble_link.supervision_timeout_ms",
             "must exceed",
         ),
-        (
-            '[[ble]]\nid = "w"\nname = "W"\n[[ble]]\nid = "w"\nname = "V"\n',
-            "ble[1].id",
-            "duplicate",
-        ),
+        (ble() + ble(name="V"), "ble[1].id", "duplicate"),
     ],
 )
 def test_bad_ble_entries_are_refused_naming_the_key(
