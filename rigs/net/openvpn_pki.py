@@ -84,7 +84,8 @@ class BenchCa(Service):
         return self
 
     def stop(self) -> None:
-        """Delete every key and certificate (idempotent)."""
+        """Delete every key and certificate (idempotent); the credentials are gone with them."""
+        self._server = self._client = None
         if self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
@@ -92,12 +93,12 @@ class BenchCa(Service):
     @property
     def server(self) -> Credentials:
         """The VPN server's certificate (extendedKeyUsage serverAuth)."""
-        return present(self._server, RigFault("the bench CA is not made yet"))
+        return present(self._server, RigFault("the bench CA is not made (not started, or stopped)"))
 
     @property
     def client(self) -> Credentials:
         """The phone's certificate (extendedKeyUsage clientAuth)."""
-        return present(self._client, RigFault("the bench CA is not made yet"))
+        return present(self._client, RigFault("the bench CA is not made (not started, or stopped)"))
 
     def web_server(self, dns_names: list[str]) -> Credentials:
         """A TLS server certificate for ``dns_names`` (wildcards allowed), signed by this CA.
@@ -105,7 +106,7 @@ class BenchCa(Service):
         The bench's HTTPS server (:mod:`rigs.net.bench_http`) uses it; the phone trusts the CA.
         """
         if self.dir is None:
-            raise RigFault("the bench CA is not made yet")
+            raise RigFault("the bench CA is not made (not started, or stopped)")
         ca_key = self.dir / "ca.key"
         san = ",".join(f"DNS:{name}" for name in dns_names)
         cert = self._signed("web", self.server.ca, ca_key, f"subjectAltName={san}\n")
