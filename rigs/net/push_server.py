@@ -107,10 +107,12 @@ class PushServer(Service):
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> PushServer:
-        """Bind and listen in the namespace, start the serving thread."""
+        """Bind and listen in the namespace (port 0: any free one, then ``port`` says which),
+        start the serving thread."""
         self._listen = listen_tcp(
             self.address, self.port, backlog=4, what="push server", ns=self.ns
         )
+        self.port = int(self._listen.getsockname()[1])
         self._thread = threading.Thread(
             target=self._serve, name=f"push-{self.ns.name}", daemon=True
         )

@@ -4,6 +4,7 @@ acknowledges each with its receive time, and the server's summary shows latency 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -19,6 +20,21 @@ from rigs.wifi.sim_bench import SimWifiBench
 from rigs.wifi.station import Station
 
 pytestmark = [pytest.mark.needs("wifi"), pytest.mark.sim_only]
+
+
+@pytest.fixture
+def push_server(sim_wifi: SimWifiBench, lan: Lan) -> Iterator[PushServer]:
+    """A push server of these tests' own beside the bench's, on the push SSID's gateway.
+
+    The tests stand in for the phone's push provider themselves. The bench's server is the one
+    the simulated phone app's provider dials when its station joins a matching SSID, and that
+    app stays up for the session once a scenario suite started it; since the server serves one
+    phone (a reconnect replaces the old connection), the app would take over mid-test.
+    """
+    push = next(n for n in sim_wifi.bench.wifi_networks if n.push_port)
+    ns, gateway = lan.server_ns(push.ssid), str(lan.gateway(push.ssid))
+    with PushServer(ns, gateway, 0) as server:
+        yield server
 
 
 def _join_push_ssid(sim_wifi: SimWifiBench, wifi_station: StationFactory) -> Station:
