@@ -50,6 +50,10 @@ class Credentials:
         }
 
 
+_NOT_MADE = "the bench CA is not made (not started, or stopped)"
+"""Why a credential cannot be had: the CA's files exist only between start and stop."""
+
+
 class BenchCa(Service):
     """A CA with a server and a client certificate; ``with BenchCa() as ca: ca.server``."""
 
@@ -93,24 +97,22 @@ class BenchCa(Service):
     @property
     def server(self) -> Credentials:
         """The VPN server's certificate (extendedKeyUsage serverAuth)."""
-        return present(self._server, RigFault("the bench CA is not made (not started, or stopped)"))
+        return present(self._server, RigFault(_NOT_MADE))
 
     @property
     def client(self) -> Credentials:
         """The phone's certificate (extendedKeyUsage clientAuth)."""
-        return present(self._client, RigFault("the bench CA is not made (not started, or stopped)"))
+        return present(self._client, RigFault(_NOT_MADE))
 
     def web_server(self, dns_names: list[str]) -> Credentials:
         """A TLS server certificate for ``dns_names`` (wildcards allowed), signed by this CA.
 
         The bench's HTTPS server (:mod:`rigs.net.bench_http`) uses it; the phone trusts the CA.
         """
-        if self.dir is None:
-            raise RigFault("the bench CA is not made (not started, or stopped)")
-        ca_key = self.dir / "ca.key"
+        made = present(self.dir, RigFault(_NOT_MADE))
         san = ",".join(f"DNS:{name}" for name in dns_names)
-        cert = self._signed("web", self.server.ca, ca_key, f"subjectAltName={san}\n")
-        return Credentials(self.server.ca, cert, self.dir / "web.key")
+        cert = self._signed("web", self.server.ca, made / "ca.key", f"subjectAltName={san}\n")
+        return Credentials(self.server.ca, cert, made / "web.key")
 
     def _key(self, name: str) -> Path:
         assert self.dir is not None
